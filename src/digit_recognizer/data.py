@@ -1,0 +1,346 @@
+"""Kaggle's Digit Recognizer CSVs: load, validate, and find them (local, Kaggle, sample, MNIST).
+
+Images are returned as uint8 arrays of shape (n, 28, 28) and labels as uint8 arrays of shape (n,).
+Every problem with a file is raised as one DigitRecognizerError naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from digit_recognizer import fileio
+from digit_recognizer.errors import DigitRecognizerError
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+N_CLASSES = 10
+PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
+TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
+SOURCES = ("auto", "local", "kaggle", "sample", "mnist")
+COMPETITION = "digit-recognizer"
+# Kaggle's split of the 70,000 MNIST images: 42,000 labelled rows and 28,000 test rows.
+COMPETITION_TRAIN_ROWS = 42_000
+COMPETITION_SEED = 2012
+CSV_SUFFIXES = ("", ".gz", ".zip")
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+@dataclass
+class SourceFiles:
+    """Where one data source's files are; `answer_key` is None when the test labels are hidden."""
+
+    source: str
+    train: Path
+    test: Path
+    answer_key: Path | None
+    description: str
+
+
+# --------------------------------------------------------------------------- CSV loading
+
+
+def _line(row: int) -> int:
+    """File line of a data row (the header is line 1)."""
+    return row + 2
+
+
+def _check_header(path: Path, columns: list[str], expected: list[str]) -> None:
+    if columns == expected:
+        return
+    kind = "train" if expected[0] == "label" else "test"
+    if kind == "train" and columns[:1] == ["pixel0"]:
+        raise DigitRecognizerError(
+            f"{path}: has no 'label' column; this looks like a test file, not a train file"
+        )
+    if kind == "test" and columns[:1] == ["label"]:
+        raise DigitRecognizerError(
+            f"{path}: starts with a 'label' column; this looks like a train file, not a test file"
+        )
+    if len(columns) != len(expected):
+        raise DigitRecognizerError(
+            f"{path}: header has {len(columns)} columns, expected {len(expected)} "
+            f"({expected[0]}, ..., {expected[-1]})"
+        )
+    position = next(i for i, (a, b) in enumerate(zip(columns, expected, strict=True)) if a != b)
+    raise DigitRecognizerError(
+        f"{path}: header column {position + 1} is {columns[position]!r}, "
+        f"expected {expected[position]!r}"
+    )
+
+
+def _first_bad_cell(path: Path, frame: pd.DataFrame, low: int, high: int, what: str) -> None:
+    """Raise for the first cell that is missing, not an integer, or outside low..high."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind in "iu":
+            continue
+        missing = values.isna()
+        if missing.any():
+            row = int(np.argmax(missing.to_numpy()))
+            raise DigitRecognizerError(
+                f"{path}, line {_line(row)}, column {column!r}: missing value"
+            )
+        as_number = pd.to_numeric(values, errors="coerce")
+        not_integer = as_number.isna() | (as_number != np.floor(as_number))
+        if values.dtype.kind == "f" or not_integer.any():
+            row = int(np.argmax(not_integer.to_numpy())) if not_integer.any() else 0
+            raise DigitRecognizerError(
+                f"{path}, line {_line(row)}, column {column!r}: {values.iloc[row]!r} is not "
+                f"an integer {what}"
+            )
+    array = frame.to_numpy()
+    bad = (array < low) | (array > high)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise DigitRecognizerError(
+            f"{path}, line {_line(row)}, column {frame.columns[col]!r}: {array[row, col]} is "
+            f"outside {low}..{high}"
+        )
+
+
+def read_digits_csv(path: str | os.PathLike, labelled: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read and validate a Kaggle `train.csv` (labelled) or `test.csv` (plain, .gz or .zip)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DigitRecognizerError(f"{path}: file not found")
+    expected = TRAIN_COLUMNS if labelled else PIXEL_COLUMNS
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DigitRecognizerError(f"{path}: file is empty (expected a CSV header)") from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DigitRecognizerError(f"{path}: malformed CSV: {detail}") from None
+    except (UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
+        raise DigitRecognizerError(f"{path}: cannot be read as CSV text: {exc}") from None
+    _check_header(path, [str(c).strip() for c in frame.columns], expected)
+    if frame.empty:
+        raise DigitRecognizerError(f"{path}: has a header but no data rows")
+    pixels = frame[PIXEL_COLUMNS]
+    _first_bad_cell(path, pixels, 0, 255, "pixel value")
+    images = pixels.to_numpy(dtype=np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    if not labelled:
+        return images, None
+    labels = frame[["label"]]
+    _first_bad_cell(path, labels, 0, N_CLASSES - 1, "label")
+    return images, labels["label"].to_numpy(dtype=np.uint8)
+
+
+def read_answer_key(path: str | os.PathLike) -> np.ndarray:
+    """Labels of the test rows, from a CSV in submission format (`ImageId,Label`)."""
+    from digit_recognizer.submit import read_submission
+
+    return read_submission(path)["Label"].to_numpy(dtype=np.uint8)
+
+
+def write_digits_csv(
+    path: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None = None
+) -> Path:
+    """Write images (and labels) in Kaggle's CSV format, atomically; `.gz` is compressed."""
+    frame = pd.DataFrame(images.reshape(len(images), N_PIXELS), columns=PIXEL_COLUMNS)
+    if labels is not None:
+        frame.insert(0, "label", labels)
+    compression = {"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None
+    with fileio.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, compression=compression)
+    return Path(path)
+
+
+def write_answer_key(path: str | os.PathLike, labels: np.ndarray) -> Path:
+    from digit_recognizer.submit import write_submission
+
+    return write_submission(path, labels)
+
+
+# --------------------------------------------------------------------------- full MNIST
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one of MNIST's IDX files (gzip-compressed or not)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise DigitRecognizerError(f"{path}: file not found") from None
+    except (OSError, EOFError) as exc:
+        raise DigitRecognizerError(f"{path}: cannot be read: {exc}") from None
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise DigitRecognizerError(f"{path}: not an MNIST IDX file of unsigned bytes")
+    n_dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims)
+    if data.size != int(np.prod(shape)):
+        raise DigitRecognizerError(f"{path}: truncated: expected {shape}, found {data.size} bytes")
+    return data.reshape(shape)
+
+
+def load_mnist(mnist_dir: str | os.PathLike | None) -> dict[str, np.ndarray]:
+    """The official MNIST split (60k train, 10k test) from IDX files, or from Keras' download."""
+    if mnist_dir is None:
+        try:
+            from keras.datasets import mnist
+
+            (x_train, y_train), (x_test, y_test) = mnist.load_data()
+        except Exception as exc:  # no internet, most likely
+            raise DigitRecognizerError(
+                "full MNIST not available: pass --mnist-dir DIR with the four "
+                f"*-ubyte.gz files (keras download failed: {exc})"
+            ) from None
+        return dict(train_images=x_train, train_labels=y_train, test_images=x_test,
+                    test_labels=y_test)
+    mnist_dir = Path(mnist_dir)
+    if not mnist_dir.is_dir():
+        raise DigitRecognizerError(
+            f"--mnist-dir {mnist_dir}: no such directory (it should hold "
+            + ", ".join(MNIST_FILES.values()) + ")"
+        )
+    return {key: read_idx(mnist_dir / name) for key, name in MNIST_FILES.items()}
+
+
+def build_competition(mnist_dir: str | os.PathLike | None, out_dir: str | os.PathLike) -> Path:
+    """A local Digit Recognizer: the 70,000 MNIST images split 42,000/28,000 like Kaggle's.
+
+    Writes train.csv, test.csv and the hidden answer_key.csv to `out_dir` (skipped if present).
+    """
+    out_dir = Path(out_dir)
+    names = ("train.csv", "test.csv", "answer_key.csv")
+    if all((out_dir / n).is_file() for n in names):
+        return out_dir
+    mnist = load_mnist(mnist_dir)
+    images = np.concatenate([mnist["train_images"], mnist["test_images"]])
+    labels = np.concatenate([mnist["train_labels"], mnist["test_labels"]])
+    order = np.random.default_rng(COMPETITION_SEED).permutation(len(images))
+    train, test = order[:COMPETITION_TRAIN_ROWS], order[COMPETITION_TRAIN_ROWS:]
+    write_digits_csv(out_dir / "train.csv", images[train], labels[train])
+    write_digits_csv(out_dir / "test.csv", images[test])
+    write_answer_key(out_dir / "answer_key.csv", labels[test])
+    return out_dir
+
+
+SAMPLE_TRAIN_ROWS = 8_000
+SAMPLE_TEST_ROWS = 2_000
+SAMPLE_SEED = 7
+
+
+def build_sample(mnist_dir: str | os.PathLike | None, out_dir: str | os.PathLike) -> Path:
+    """The embedded sample: 8,000 rows of MNIST's train split and 2,000 of its test split."""
+    mnist = load_mnist(mnist_dir)
+    rng = np.random.default_rng(SAMPLE_SEED)
+    train = np.sort(rng.choice(len(mnist["train_images"]), SAMPLE_TRAIN_ROWS, replace=False))
+    test = np.sort(rng.choice(len(mnist["test_images"]), SAMPLE_TEST_ROWS, replace=False))
+    out_dir = Path(out_dir)
+    write_digits_csv(out_dir / "train.csv.gz", mnist["train_images"][train],
+                     mnist["train_labels"][train])
+    write_digits_csv(out_dir / "test.csv.gz", mnist["test_images"][test])
+    with fileio.atomic_path(out_dir / "answer_key.csv.gz") as tmp:
+        pd.DataFrame({"ImageId": np.arange(1, len(test) + 1),
+                      "Label": mnist["test_labels"][test]}).to_csv(
+            tmp, index=False, compression={"method": "gzip", "mtime": 0})
+    return out_dir
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def sample_dir() -> Path:
+    return Path(str(resources.files("digit_recognizer") / "sample_data"))
+
+
+def _find_csv(folder: Path, stem: str) -> Path | None:
+    for suffix in CSV_SUFFIXES:
+        candidate = folder / f"{stem}.csv{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def local_files(raw_dir: Path) -> SourceFiles | None:
+    train, test = _find_csv(raw_dir, "train"), _find_csv(raw_dir, "test")
+    if train is None or test is None:
+        return None
+    return SourceFiles("local", train, test, _find_csv(raw_dir, "answer_key"),
+                       f"your files in {raw_dir}")
+
+
+def resolve_source(
+    source: str = "auto",
+    data_dir: str | os.PathLike = "data",
+    mnist_dir: str | os.PathLike | None = None,
+) -> SourceFiles:
+    """Find (and if needed fetch or build) the train/test files of a data source."""
+    if source not in SOURCES:
+        raise DigitRecognizerError(
+            f"unknown source {source!r}: choose one of {', '.join(SOURCES)}"
+        )
+    data_dir = Path(data_dir)
+    raw_dir = data_dir / "raw"
+    if source == "auto":
+        from digit_recognizer import kaggle_io
+
+        if local_files(raw_dir):
+            source = "local"
+        elif kaggle_io.has_credentials():
+            source = "kaggle"
+        else:
+            source = "sample"
+    if source == "local":
+        files = local_files(raw_dir)
+        if files is None:
+            raise DigitRecognizerError(
+                f"--source local: put train.csv and test.csv in {raw_dir}/ "
+                f"(kaggle competitions download -c {COMPETITION}), or use --source sample"
+            )
+        return files
+    if source == "kaggle":
+        from digit_recognizer import kaggle_io
+
+        kaggle_io.download(raw_dir)
+        files = local_files(raw_dir)
+        assert files is not None  # download() verified them
+        return SourceFiles("kaggle", files.train, files.test, None,
+                           f"the Kaggle competition files in {raw_dir}")
+    if source == "sample":
+        folder = sample_dir()
+        return SourceFiles("sample", folder / "train.csv.gz", folder / "test.csv.gz",
+                           folder / "answer_key.csv.gz",
+                           "the embedded real-MNIST sample (8,000 train / 2,000 test rows)")
+    folder = build_competition(mnist_dir, data_dir / "mnist-competition")
+    return SourceFiles("mnist", folder / "train.csv", folder / "test.csv",
+                       folder / "answer_key.csv",
+                       "the local competition built from full MNIST (42,000 / 28,000 rows)")
+
+
+# --------------------------------------------------------------------------- hand-off files
+
+
+def save_dataset(path: str | os.PathLike, **arrays: np.ndarray | None) -> Path:
+    """Save arrays for the next notebook (None values are left out), atomically."""
+    present = {k: v for k, v in arrays.items() if v is not None}
+    with fileio.atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **present)
+    return Path(path)
+
+
+def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise DigitRecognizerError(
+            f"{path}: not found; run the earlier notebooks first (./run_all.sh does)"
+        )
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
