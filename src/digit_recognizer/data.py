@@ -110,7 +110,9 @@ def _first_bad_cell(path: Path, frame: pd.DataFrame, low: int, high: int, what: 
         )
 
 
-def read_digits_csv(path: str | os.PathLike, labelled: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def read_digits_csv(
+    path: str | os.PathLike, labelled: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Read and validate a Kaggle `train.csv` (labelled) or `test.csv` (plain, .gz or .zip)."""
     path = Path(path)
     if not path.is_file():

@@ -13,12 +13,15 @@ from digit_recognizer.errors import DigitRecognizerError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds.
+
+    `suffix` is for writers that insist on an extension (Keras wants `.keras`, Matplotlib `.png`).
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise DigitRecognizerError(f"cannot write to {path.parent}: {exc.strerror}") from exc
     os.close(fd)
@@ -45,3 +48,13 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 def write_json(path: str | os.PathLike, data) -> Path:
     return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def copy(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
+    """Copy a file so that `destination` is either the old file or the complete new one."""
+    import shutil
+
+    destination = Path(destination)
+    with atomic_path(destination, suffix=destination.suffix or ".tmp") as tmp:
+        shutil.copyfile(source, tmp)
+    return destination

@@ -22,7 +22,9 @@ def read_submission(path: str | os.PathLike) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise DigitRecognizerError(f"{path}: file is empty (expected header ImageId,Label)") from None
+        raise DigitRecognizerError(
+            f"{path}: file is empty (expected header ImageId,Label)"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise DigitRecognizerError(f"{path}: malformed CSV: {detail}") from None

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run the whole Digit Recognizer pipeline, or its tests, setting up the environment if needed.
+#
+#   ./run_all.sh [--source auto|local|kaggle|sample|mnist] [--profile quick|full] [--seed N] ...
+#   ./run_all.sh test [pytest arguments]
+#   ./run_all.sh --help
+#
+# With no virtual or conda environment active, it creates .venv/ and installs the pinned
+# dependencies (requirements.txt) and the project into it; later runs reuse it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '==> %s\n' "$*"; }
+
+if [ -n "${VIRTUAL_ENV:-}" ] || { [ -n "${CONDA_PREFIX:-}" ] && [ "${CONDA_DEFAULT_ENV:-base}" != base ]; }; then
+    PY=python
+    say "using the active environment ($("$PY" -c 'import sys; print(sys.prefix)'))"
+else
+    PY=.venv/bin/python
+    if [ ! -x "$PY" ]; then
+        say "creating a virtual environment in .venv/"
+        "${PYTHON:-python3}" -m venv .venv
+    fi
+fi
+
+# Install when requirements.txt or pyproject.toml changed since the last install.
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+stamp=$("$PY" -c 'import sys; print(sys.prefix)')/.digit-recognizer-installed
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing pinned dependencies (requirements.txt) and the project; a few minutes the first time"
+    "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
+    "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+    echo "$want" > "$stamp"
+fi
+
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+if [ "${1:-}" = test ]; then
+    shift
+    say "running the tests: pytest $*"
+    exec "$PY" -m pytest "$@"
+fi
+exec "$PY" -m digit_recognizer.pipeline "$@"

@@ -1,0 +1,112 @@
+"""Score a trained stage and leave its artifacts: metrics, figures, model, submission."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from digit_recognizer import fileio, plots, submit
+from digit_recognizer.layout import Outputs
+from digit_recognizer.preprocess import Split
+
+
+@dataclass
+class StageReport:
+    metrics: dict
+    val_probs: np.ndarray
+    test_probs: np.ndarray
+
+
+def predict(model, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Class probabilities and the images per second it took to compute them."""
+    start = time.perf_counter()
+    probs = model.predict(x, batch_size=1024, verbose=0)
+    return probs, len(x) / max(time.perf_counter() - start, 1e-9)
+
+
+def save_model(model, path) -> None:
+    with fileio.atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> StageReport:
+    """Evaluate on the validation split, predict the test set, and save everything for later.
+
+    Shows (and saves) the training curves, the confusion matrix and the worst mistakes.
+    """
+    val_probs, _ = predict(model, split.x_val)
+    test_probs, images_per_second = predict(model, split.x_test)
+    y_val = split.val_labels
+    val_accuracy = float(np.mean(val_probs.argmax(axis=1) == y_val))
+
+    submission = submit.write_submission(outputs.stage_submission(stage), test_probs.argmax(1))
+    local_score = None
+    if split.answer_key is not None:
+        local_score = float(np.mean(test_probs.argmax(axis=1) == split.answer_key))
+
+    plots.save(plots.training_curves(result.history, stage), outputs.figure(f"{stage}_curves"))
+    plots.save(plots.confusion_matrix(y_val, val_probs.argmax(1), stage),
+               outputs.figure(f"{stage}_confusion"))
+    plots.save(plots.worst_mistakes(split.x_val, y_val, val_probs, stage),
+               outputs.figure(f"{stage}_mistakes"))
+
+    save_model(model, outputs.model(stage))
+    data_path = outputs.probabilities(stage)
+    with fileio.atomic_path(data_path, suffix=".npz") as tmp:
+        np.savez(tmp, val=val_probs, test=test_probs)
+    metrics = {
+        "stage": stage,
+        "val_accuracy": val_accuracy,
+        "val_errors": int(np.sum(val_probs.argmax(axis=1) != y_val)),
+        "local_score": local_score,
+        "train_seconds": round(result.seconds, 1),
+        "epochs": result.epochs,
+        "parameters": int(model.count_params()),
+        "test_images_per_second": round(images_per_second),
+        "submission": str(submission),
+        "model": str(outputs.model(stage)),
+    }
+    fileio.write_json(outputs.metrics(stage), metrics)
+    return StageReport(metrics, val_probs, test_probs)
+
+
+def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str,
+                     seed: int) -> list[dict]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return [
+        {"run_id": run_id or "interactive", "time": now, "source": source, "profile": profile,
+         "seed": seed, "stage": row["stage"], "val_accuracy": round(row["val_accuracy"], 5),
+         "local_score": None if pd.isna(row["local_score"]) else round(row["local_score"], 5),
+         "train_seconds": row["train_seconds"]}
+        for _, row in table.iterrows()
+    ]
+
+
+def describe(metrics: dict) -> str:
+    """One line for the notebook: how the stage did."""
+    line = (f"{metrics['stage']}: validation accuracy {metrics['val_accuracy']:.4f} "
+            f"({metrics['val_errors']} errors), {metrics['parameters']:,} parameters, "
+            f"trained in {metrics['train_seconds']:.0f} s")
+    if metrics.get("members"):
+        line += f" (members: {', '.join(metrics['members'])})"
+    if metrics.get("local_score") is not None:
+        line += f"; local test score {metrics['local_score']:.4f}"
+    return line
+
+
+def stage_table(outputs: Outputs) -> pd.DataFrame:
+    """All stages' metrics that exist under outputs/metrics, in pipeline order."""
+    from digit_recognizer.train import STAGES
+
+    rows = []
+    for stage in (*STAGES, "ensemble"):
+        path = outputs.metrics(stage)
+        if path.is_file():
+            rows.append(json.loads(path.read_text()))
+    columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
+               "parameters"]
+    return pd.DataFrame(rows).reindex(columns=columns)

@@ -1,0 +1,117 @@
+"""The networks each notebook trains, from the reference write-ups' dense net to our best CNN.
+
+Every model takes float32 images of shape (n, 28, 28, 1) scaled to 0..1 and returns softmax
+probabilities over the 10 digits.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+INPUT_SHAPE = (28, 28, 1)
+N_CLASSES = 10
+
+
+def dense() -> keras.Model:
+    """The reference dense network: 784 inputs, 400 hidden units, 10 outputs."""
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            layers.Flatten(),
+            layers.Dense(400, activation="relu"),
+            layers.Dense(N_CLASSES, activation="softmax"),
+        ],
+        name="dense",
+    )
+
+
+def simple_cnn() -> keras.Model:
+    """The reference 'simple model': one convolution and one pooling block."""
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(N_CLASSES, activation="softmax"),
+        ],
+        name="simple_cnn",
+    )
+
+
+def double_cnn() -> keras.Model:
+    """The reference CNN with double convolutions before each pooling."""
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(N_CLASSES, activation="softmax"),
+        ],
+        name="double_cnn",
+    )
+
+
+def _conv_bn(filters: int, kernel: int = 3) -> list[layers.Layer]:
+    # The convolution's bias is redundant before batch normalisation.
+    return [
+        layers.Conv2D(filters, kernel, padding="same", use_bias=False),
+        layers.BatchNormalization(),
+        layers.ReLU(),
+    ]
+
+
+def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model:
+    """A compact CNN (about 141k weights) with batch normalisation and dropout."""
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            *_conv_bn(32),
+            *_conv_bn(32),
+            layers.MaxPooling2D(),
+            layers.Dropout(dropout),
+            *_conv_bn(64),
+            *_conv_bn(64),
+            layers.MaxPooling2D(),
+            layers.Dropout(dropout),
+            *_conv_bn(128),
+            layers.GlobalAveragePooling2D(),
+            layers.Dropout(dropout),
+            layers.Dense(N_CLASSES, activation="softmax"),
+        ],
+        name=name,
+    )
+
+
+BUILDERS = {
+    "dense": dense,
+    "simple_cnn": simple_cnn,
+    "double_cnn": double_cnn,
+    "batchnorm": batchnorm_cnn,
+    "augmentation": lambda: batchnorm_cnn(name="augmentation"),
+}
+
+
+def build(stage: str) -> keras.Model:
+    """A fresh, uncompiled model for a pipeline stage."""
+    return BUILDERS[stage]()
+
+
+def augmenter(rotation_degrees: float = 10, zoom: float = 0.1, shift: float = 0.1):
+    """Small rotations, zooms and shifts; never flips (a flipped 2 is not a digit)."""
+    return keras.Sequential(
+        [
+            layers.RandomRotation(rotation_degrees / 360, fill_mode="constant"),
+            layers.RandomZoom(zoom, fill_mode="constant"),
+            layers.RandomTranslation(shift, shift, fill_mode="constant"),
+        ],
+        name="augmenter",
+    )

@@ -1,0 +1,168 @@
+"""Every figure the notebooks show; each is also saved as PNG under outputs/figures/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from digit_recognizer import fileio
+
+DIGITS = list(range(10))
+
+
+def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    """Save a figure as PNG atomically and return its path (the figure stays open to display)."""
+    with fileio.atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    return Path(path)
+
+
+# ------------------------------------------------------------------ exploration
+
+
+def label_counts(labels: np.ndarray) -> plt.Figure:
+    counts = np.bincount(labels, minlength=10)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    sns.barplot(x=DIGITS, y=counts, ax=ax, color="tab:blue")
+    ax.bar_label(ax.containers[0], fontsize=8)
+    ax.axhline(counts.mean(), color="grey", ls="--", lw=1, label="mean")
+    ax.set(xlabel="digit", ylabel="training images", title="Label distribution")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def digit_grid(images: np.ndarray, labels: np.ndarray, per_label: int = 8, seed: int = 0,
+               title: str = "Sample digits per label") -> plt.Figure:
+    """`per_label` random examples of each digit, one row per digit."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(10, per_label, figsize=(per_label * 0.8, 8.4))
+    for digit in DIGITS:
+        members = np.flatnonzero(labels == digit)
+        picks = rng.choice(members, min(per_label, len(members)), replace=False)
+        for col, ax in enumerate(axes[digit]):
+            ax.axis("off")
+            if col < len(picks):
+                ax.imshow(images[picks[col]], cmap="gray_r")
+        axes[digit][0].set_title(str(digit), loc="left", fontsize=8, x=-0.3, y=0.3)
+    fig.suptitle(title)
+    return fig
+
+
+def mean_digits(images: np.ndarray, labels: np.ndarray) -> plt.Figure:
+    fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
+    for digit, ax in zip(DIGITS, axes, strict=True):
+        ax.imshow(images[labels == digit].mean(axis=0), cmap="magma")
+        ax.set_title(str(digit))
+        ax.axis("off")
+    fig.suptitle("Mean image of each digit")
+    return fig
+
+
+def pixel_histogram(train: np.ndarray, test: np.ndarray) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, images in (("train", train), ("test", test)):
+        axes[0].hist(images.ravel(), bins=64, alpha=0.6, label=name, density=True, log=True)
+        ink = images[images > 0]
+        axes[1].hist(ink, bins=64, alpha=0.6, label=name, density=True)
+    axes[0].set(title="All pixel values (log scale)", xlabel="intensity")
+    axes[1].set(title="Non-zero pixels only", xlabel="intensity")
+    for ax in axes:
+        ax.legend()
+    return fig
+
+
+def pixel_stats_table(train: np.ndarray, test: np.ndarray) -> pd.DataFrame:
+    """Train vs test side by side: do the two files look alike?"""
+    rows = {}
+    for name, images in (("train", train), ("test", test)):
+        flat = images.reshape(len(images), -1)
+        rows[name] = {
+            "images": len(images),
+            "mean intensity": flat.mean(),
+            "std intensity": flat.std(),
+            "share of empty pixels": (flat == 0).mean(),
+            "ink pixels per image": (flat > 0).sum(axis=1).mean(),
+            "min": flat.min(),
+            "max": flat.max(),
+        }
+    return pd.DataFrame(rows).round(3)
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def training_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.plot(epochs, history[metric], "o-", label="train")
+        ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        ax.set(xlabel="epoch", title=f"{title}: {metric}")
+        ax.legend()
+    return fig
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, title: str) -> plt.Figure:
+    matrix = pd.crosstab(pd.Categorical(y_true, DIGITS), pd.Categorical(y_pred, DIGITS),
+                         dropna=False)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
+                annot_kws={"fontsize": 7})
+    ax.set(xlabel="predicted", ylabel="true", title=f"{title}: confusion matrix")
+    return fig
+
+
+def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, title: str,
+                   n: int = 15) -> plt.Figure:
+    """The wrong predictions the model was most sure of."""
+    y_pred = probs.argmax(axis=1)
+    wrong = np.flatnonzero(y_pred != y_true)
+    wrong = wrong[np.argsort(-probs[wrong, y_pred[wrong]])][:n]
+    cols = 5
+    rows = max(1, int(np.ceil(len(wrong) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.7, rows * 2.0), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), wrong, strict=False):
+        ax.imshow(images[i].squeeze(), cmap="gray_r")
+        ax.set_title(f"true {y_true[i]}, pred {y_pred[i]}\n{probs[i, y_pred[i]]:.0%} sure",
+                     fontsize=8)
+    fig.suptitle(f"{title}: most confident mistakes ({len(np.flatnonzero(y_pred != y_true))} "
+                 f"of {len(y_true)} wrong)")
+    return fig
+
+
+def stage_comparison(table: pd.DataFrame) -> plt.Figure:
+    """Validation accuracy and training time of every stage, side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    sns.barplot(data=table, x="stage", y="val_accuracy", ax=axes[0], color="tab:green")
+    low = max(0.0, table["val_accuracy"].min() - 0.02)
+    axes[0].set(ylim=(low, 1.0), title="Validation accuracy")
+    axes[0].bar_label(axes[0].containers[0], fmt="%.4f", fontsize=8)
+    sns.barplot(data=table, x="stage", y="train_seconds", ax=axes[1], color="tab:orange")
+    axes[1].set(title="Training time (s)")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=20)
+    return fig
+
+
+def augmented_samples(images: np.ndarray, augmenter, n_digits: int = 4, variants: int = 8,
+                      seed: int = 0) -> plt.Figure:
+    """Each row: one training digit, then `variants` random augmentations of it."""
+    rng = np.random.default_rng(seed)
+    picks = images[rng.choice(len(images), n_digits, replace=False)]
+    fig, axes = plt.subplots(n_digits, variants + 1, figsize=((variants + 1) * 0.9, n_digits))
+    for row, digit in enumerate(picks):
+        batch = np.repeat(digit[np.newaxis], variants, axis=0)
+        augmented = np.asarray(augmenter(batch, training=True))
+        for col, image in enumerate([digit, *augmented]):
+            axes[row, col].imshow(image.squeeze(), cmap="gray_r")
+            axes[row, col].axis("off")
+        axes[row, 0].set_title("original" if row == 0 else "", fontsize=8)
+    fig.suptitle("Augmented training digits (rotation, zoom, shift)")
+    return fig

@@ -1,0 +1,62 @@
+"""From uint8 digits to what the networks eat: 0..1 floats, 28x28x1, one-hot labels, a split."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from digit_recognizer import data
+from digit_recognizer.errors import DigitRecognizerError
+
+
+def normalise(images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in 0..1."""
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+
+
+def one_hot(labels: np.ndarray, n_classes: int = data.N_CLASSES) -> np.ndarray:
+    return np.eye(n_classes, dtype=np.float32)[labels]
+
+
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a train/validation split that keeps each digit's share in both parts."""
+    if not 0 < val_fraction < 1:
+        raise DigitRecognizerError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for digit in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        n_val = int(round(len(members) * val_fraction))
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
+
+
+@dataclass
+class Split:
+    """The arrays every training notebook uses; `answer_key` is None without one."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    answer_key: np.ndarray | None = None
+
+    @property
+    def val_labels(self) -> np.ndarray:
+        return self.y_val.argmax(axis=1)
+
+
+def save_split(path: str | os.PathLike, split: Split) -> Path:
+    return data.save_dataset(path, **{f.name: getattr(split, f.name) for f in fields(Split)})
+
+
+def load_split(path: str | os.PathLike) -> Split:
+    arrays = data.load_arrays(path)
+    return Split(**{f.name: arrays.get(f.name) for f in fields(Split)})
