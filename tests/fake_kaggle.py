@@ -1,0 +1,291 @@
+"""A fake Kaggle API on 127.0.0.1 for end-to-end tests of the real `kaggle` client.
+
+It implements only the requests kaggle 2.2.4 / kagglesdk really makes for this project (read from
+kaggle/api/kaggle_api_extended.py and kagglesdk/competitions/services/competition_api_service.py):
+
+    POST /api/v1/competitions.CompetitionApiService/DownloadDataFiles  -> 302 to /files/<name>.zip
+    GET  /files/digit-recognizer.zip                                   -> the competition zip
+    POST /api/v1/competitions.CompetitionApiService/StartSubmissionUpload -> {token, createUrl}
+    PUT  /upload/<token>                                               -> 200 (the file's bytes)
+    POST /api/v1/competitions.CompetitionApiService/CreateSubmission   -> {message, ref}
+    POST /api/v1/competitions.CompetitionApiService/ListSubmissions    -> {submissions: [...]}
+    POST /api/v1/security.OAuthService/IntrospectToken                 -> {active, username}
+
+How the client gets here without patching it: `KAGGLE_API_ENVIRONMENT=LOCALHOST` (read when
+`kaggle` is imported) makes it call `http://localhost/api/v1/<Service>/<Method>`, and `HTTP_PROXY`
+pointing at this server makes those requests arrive here with the full URL in the request line.
+Anything else is answered 404 and recorded in `unexpected`, so tests can assert there was none.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+API = "/api/v1/"
+COMPETITION = "digit-recognizer"
+RULES_MESSAGE = (
+    "You must accept this competition's rules before you'll be able to download files."
+)
+
+
+def digits_csv(rows: int, labelled: bool) -> bytes:
+    """A schema-valid train/test CSV of blank images (labels cycle 0..9)."""
+    header = (["label"] if labelled else []) + [f"pixel{i}" for i in range(784)]
+    zeros = ",".join(["0"] * 784)
+    lines = [",".join(header)]
+    for row in range(rows):
+        lines.append(f"{row % 10},{zeros}" if labelled else zeros)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def submission_csv(rows: int, label: int = 0) -> bytes:
+    return ("ImageId,Label\n" + "".join(f"{i},{label}\n" for i in range(1, rows + 1))).encode()
+
+
+def competition_zip(n_train: int, n_test: int, omit: str | None = None) -> bytes:
+    """The zip Kaggle serves for digit-recognizer (stored, so tests can corrupt member bytes)."""
+    members = {
+        "train.csv": digits_csv(n_train, labelled=True),
+        "test.csv": digits_csv(n_test, labelled=False),
+        "sample_submission.csv": submission_csv(n_test),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            if name != omit:
+                archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def corrupt_member(archive: bytes, member: str) -> bytes:
+    """Flip bytes inside one member's data: the zip still opens, extracting it fails (bad CRC)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        info = zf.getinfo(member)
+    # Local header: 30 bytes + name + extra, then the (stored) data.
+    local = archive[info.header_offset:info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + \
+        int.from_bytes(local[28:30], "little")
+    middle = start + info.compress_size // 2
+    data = bytearray(archive)
+    data[middle:middle + 8] = b"XXXXXXXX"
+    return bytes(data)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: bytes
+    authorization: str | None
+
+    @property
+    def rpc(self) -> str | None:
+        """`Method` of `/api/v1/<Service>/<Method>`, else None."""
+        if self.path.startswith(API):
+            return self.path.rsplit("/", 1)[-1]
+        return None
+
+    def json(self) -> dict:
+        return json.loads(self.body or b"{}")
+
+
+@dataclass
+class FakeKaggle:
+    """The fake server's state; tests change the knobs before running the client."""
+
+    username: str = "tester"
+    key: str = "fake-key"
+    token: str | None = None
+    zip_bytes: bytes = b""
+    rules_accepted: bool = True
+    exists: bool = True
+    # Status codes to answer (once each, in order) per RPC name ("ListSubmissions"), per
+    # method for the non-RPC requests ("GET" file download, "PUT" upload), or "*" for any.
+    fail: dict[str, list[int]] = field(default_factory=dict)
+    # ListSubmissions calls before a new submission is scored; None: never scored.
+    polls_until_scored: int | None = 1
+    score: str = "0.98765"
+    scoring_error: str | None = None
+    requests: list[Request] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    submissions: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._polls: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeKaggle:
+        fake = self
+
+        class Handler(_Handler):
+            server_state = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> FakeKaggle:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def rpcs(self) -> list[str]:
+        return [r.rpc or f"{r.method} {r.path}" for r in self.requests]
+
+    # ------------------------------------------------------------------ handling
+
+    def _authorized(self, request: Request) -> bool:
+        basic = base64.b64encode(f"{self.username}:{self.key}".encode()).decode()
+        allowed = {f"Basic {basic}"}
+        if self.token:
+            allowed.add(f"Bearer {self.token}")
+        return request.authorization in allowed
+
+    def _next_failure(self, request: Request) -> int | None:
+        for name in (request.rpc or request.method, "*"):
+            queue = self.fail.get(name)
+            if queue:
+                return queue.pop(0)
+        return None
+
+    def handle(self, request: Request) -> tuple[int, dict, bytes]:
+        with self._lock:
+            self.requests.append(request)
+            rpc = request.rpc
+            status = self._next_failure(request)
+            if status is not None:
+                return _error(status, {429: "Too many requests", 500: "Internal error",
+                                       502: "Bad gateway", 503: "Service unavailable"}
+                              .get(status, "Failure"))
+            if request.method == "PUT" and request.path.startswith("/upload/"):
+                token = request.path.rsplit("/", 1)[-1]
+                if token not in self.uploads:
+                    return _error(404, "Unknown upload")
+                self.uploads[token] = request.body
+                return 200, {"Content-Type": "application/json"}, b"{}"
+            if request.method == "GET" and request.path == f"/files/{COMPETITION}.zip":
+                return 200, {"Content-Type": "application/zip",
+                             "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, self.zip_bytes
+            if request.method != "POST" or rpc is None:
+                self.unexpected.append(f"{request.method} {request.path}")
+                return _error(404, "Not found")
+            if rpc == "IntrospectToken":
+                token = request.json().get("token")
+                active = bool(self.token) and token == self.token
+                return _json({"active": active, "username": self.username if active else ""})
+            if not self._authorized(request):
+                return _error(401, "Unauthenticated")
+            handler = getattr(self, f"_rpc_{rpc}", None)
+            if handler is None:
+                self.unexpected.append(f"POST {request.path}")
+                return _error(404, "Not found")
+            body = request.json()
+            if body.get("competitionName") != COMPETITION or not self.exists:
+                return _error(404, "Competition not found")
+            return handler(body)
+
+    def _rpc_DownloadDataFiles(self, body: dict):  # noqa: N802 - named after the RPC
+        if not self.rules_accepted:
+            return _error(403, RULES_MESSAGE)
+        return 302, {"Location": f"http://localhost/files/{COMPETITION}.zip"}, b""
+
+    def _rpc_StartSubmissionUpload(self, body: dict):  # noqa: N802
+        if not self.rules_accepted:
+            return _error(403, "You must accept this competition's rules before submitting.")
+        token = f"blob-{len(self.uploads) + 1}"
+        self.uploads[token] = b""
+        return _json({"token": token, "createUrl": f"http://localhost/upload/{token}"})
+
+    def _rpc_CreateSubmission(self, body: dict):  # noqa: N802
+        token = body.get("blobFileTokens")
+        if not self.uploads.get(token):
+            return _error(400, "No uploaded file for this token")
+        ref = 1000 + len(self.submissions) + 1
+        self.submissions.insert(0, {
+            "ref": ref, "date": "2024-01-01T00:00:00.000Z",
+            "description": body.get("submissionDescription", ""),
+            "fileName": "submission.csv", "status": "PENDING", "token": token,
+        })
+        self._polls[ref] = 0
+        return _json({"message": "Successfully submitted to Digit Recognizer", "ref": ref})
+
+    def _rpc_ListSubmissions(self, body: dict):  # noqa: N802
+        listed = []
+        for sub in self.submissions:
+            self._polls[sub["ref"]] += 1
+            if sub["status"] == "PENDING" and self.polls_until_scored is not None and \
+                    self._polls[sub["ref"]] > self.polls_until_scored:
+                if self.scoring_error:
+                    sub.update(status="ERROR", errorDescription=self.scoring_error)
+                else:
+                    sub.update(status="COMPLETE", publicScore=self.score, privateScore="")
+            listed.append({k: v for k, v in sub.items() if k != "token"})
+        return _json({"submissions": listed[: body.get("pageSize", 20)]})
+
+
+def _json(data: dict, status: int = 200) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(data).encode()
+
+
+def _error(status: int, message: str) -> tuple[int, dict, bytes]:
+    """Kaggle's error shape: JSON {code, message} (kagglesdk raises HTTPError(message))."""
+    headers = {"Content-Type": "application/json"}
+    if status == 429:
+        headers["Retry-After"] = "0"
+    return status, headers, json.dumps({"code": status, "message": message}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: FakeKaggle
+    protocol_version = "HTTP/1.0"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path  # proxy requests carry the full URL
+        request = Request(self.command, path, body, self.headers.get("Authorization"))
+        status, headers, payload = self.server_state.handle(request)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_HEAD = _serve
+
+    def do_CONNECT(self) -> None:  # noqa: N802 - an https request: never let it through
+        self.server_state.unexpected.append(f"CONNECT {self.path}")
+        self.send_error(405, "the fake Kaggle server does not tunnel https")
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - keep test output clean
+        pass

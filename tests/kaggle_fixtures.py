@@ -1,0 +1,100 @@
+"""Fixtures for tests/test_kaggle.py: a fake Kaggle server and a CLI runner aimed at it.
+
+Every command runs `python -m digit_recognizer.cli` in a subprocess, so the real kaggle client is
+imported fresh with the environment that points it at the fake server, and nothing from the
+developer's own Kaggle set-up (HOME, KAGGLE_*, proxies) leaks in or out.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fake_kaggle import FakeKaggle, competition_zip
+
+N_TRAIN = 60
+N_TEST = 40
+USERNAME = "tester"
+# A recognisable key: it must never appear in any output or file the project writes.
+SECRET_KEY = "SECRETKEY-7f3a9c1e5b2d4086"
+SECRET_FORMS = (SECRET_KEY, base64.b64encode(f"{USERNAME}:{SECRET_KEY}".encode()).decode())
+
+
+@pytest.fixture(name="fake")
+def fake_fixture():
+    server = FakeKaggle(username=USERNAME, key=SECRET_KEY,
+                        zip_bytes=competition_zip(N_TRAIN, N_TEST))
+    with server:
+        yield server
+    assert not server.unexpected, f"requests the fake does not implement: {server.unexpected}"
+
+
+@dataclass
+class Runner:
+    """Runs `digit-recognizer ARGS` against the fake server and checks no output holds the key."""
+
+    env: dict[str, str]
+    home: Path
+    work: Path
+
+    def __call__(self, *args: str, timeout: float = 60, **env: str | None):
+        full = dict(self.env)
+        for name, value in env.items():
+            if value is None:
+                full.pop(name, None)
+            else:
+                full[name] = value
+        proc = subprocess.run(
+            [sys.executable, "-m", "digit_recognizer.cli", *map(str, args)],
+            env=full, cwd=self.work, capture_output=True, text=True, timeout=timeout,
+        )
+        for secret in SECRET_FORMS:
+            assert secret not in proc.stdout + proc.stderr, f"the API key leaked from {args}"
+        return proc
+
+    def without_credentials(self) -> dict[str, None]:
+        return {"KAGGLE_USERNAME": None, "KAGGLE_KEY": None}
+
+
+@pytest.fixture(name="cli")
+def cli_fixture(fake, tmp_path):
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # Set before `kaggle` is imported: calls go to http://localhost/api/v1/<Service>/<Method>.
+        "KAGGLE_API_ENVIRONMENT": "LOCALHOST",
+        # ... which the proxy settings deliver to the fake server (https too: it refuses them).
+        "HTTP_PROXY": fake.url, "http_proxy": fake.url,
+        "HTTPS_PROXY": fake.url, "https_proxy": fake.url,
+        "NO_PROXY": "", "no_proxy": "",
+        "KAGGLE_USERNAME": USERNAME,
+        "KAGGLE_KEY": SECRET_KEY,
+        "DIGIT_RECOGNIZER_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}",
+        "DIGIT_RECOGNIZER_KAGGLE_BACKOFF": "0.01",
+        "DIGIT_RECOGNIZER_KAGGLE_POLL": "0.02",
+    }
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return Runner(env, home, work)
+
+
+def files_containing(folder: Path, secrets=SECRET_FORMS) -> list[Path]:
+    """Files under `folder` whose bytes contain any of `secrets`."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if any(secret.encode() in data for secret in secrets):
+                found.append(path)
+    return found
