@@ -25,8 +25,8 @@ PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
 TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
 SOURCES = ("auto", "local", "kaggle", "sample", "mnist")
 COMPETITION = "digit-recognizer"
-# Kaggle's split of the 70,000 MNIST images: 42,000 labelled rows and 28,000 test rows.
-COMPETITION_TRAIN_ROWS = 42_000
+# Kaggle's split of the 70,000 MNIST images: 42,000 labelled rows (60%) and 28,000 test rows.
+COMPETITION_TRAIN_SHARE = 0.6
 COMPETITION_SEED = 2012
 CSV_SUFFIXES = ("", ".gz", ".zip")
 MNIST_FILES = {
@@ -97,7 +97,7 @@ def _first_bad_cell(path: Path, frame: pd.DataFrame, low: int, high: int, what: 
         if values.dtype.kind == "f" or not_integer.any():
             row = int(np.argmax(not_integer.to_numpy())) if not_integer.any() else 0
             raise DigitRecognizerError(
-                f"{path}, line {_line(row)}, column {column!r}: {values.iloc[row]!r} is not "
+                f"{path}, line {_line(row)}, column {column!r}: '{values.iloc[row]}' is not "
                 f"an integer {what}"
             )
     array = frame.to_numpy()
@@ -226,7 +226,8 @@ def build_competition(mnist_dir: str | os.PathLike | None, out_dir: str | os.Pat
     images = np.concatenate([mnist["train_images"], mnist["test_images"]])
     labels = np.concatenate([mnist["train_labels"], mnist["test_labels"]])
     order = np.random.default_rng(COMPETITION_SEED).permutation(len(images))
-    train, test = order[:COMPETITION_TRAIN_ROWS], order[COMPETITION_TRAIN_ROWS:]
+    n_train = round(len(images) * COMPETITION_TRAIN_SHARE)
+    train, test = order[:n_train], order[n_train:]
     write_digits_csv(out_dir / "train.csv", images[train], labels[train])
     write_digits_csv(out_dir / "test.csv", images[test])
     write_answer_key(out_dir / "answer_key.csv", labels[test])

@@ -61,16 +61,19 @@ def double_cnn() -> keras.Model:
 
 
 def _conv_bn(filters: int, kernel: int = 3) -> list[layers.Layer]:
-    # The convolution's bias is redundant before batch normalisation.
+    # The convolution's bias is redundant before batch normalisation. A momentum of 0.9 (Keras
+    # defaults to 0.99) lets the running statistics settle within short trainings too.
+    # "valid" padding shrinks the maps (28-26-24, 12-10-8, 4-2): 2.2x faster than "same" on
+    # 2 CPU cores for the same weights (bench/), and MNIST's borders are empty anyway.
     return [
-        layers.Conv2D(filters, kernel, padding="same", use_bias=False),
-        layers.BatchNormalization(),
+        layers.Conv2D(filters, kernel, use_bias=False),
+        layers.BatchNormalization(momentum=0.9),
         layers.ReLU(),
     ]
 
 
 def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model:
-    """A compact CNN (about 141k weights) with batch normalisation and dropout."""
+    """A compact CNN (141k weights) with batch normalisation, global pooling and dropout."""
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),

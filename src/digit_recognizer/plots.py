@@ -132,8 +132,9 @@ def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, ti
         ax.imshow(images[i].squeeze(), cmap="gray_r")
         ax.set_title(f"true {y_true[i]}, pred {y_pred[i]}\n{probs[i, y_pred[i]]:.0%} sure",
                      fontsize=8)
-    fig.suptitle(f"{title}: most confident mistakes ({len(np.flatnonzero(y_pred != y_true))} "
-                 f"of {len(y_true)} wrong)")
+    n_wrong = int(np.sum(y_pred != y_true))
+    fig.suptitle(f"{title}: most confident mistakes ({n_wrong} of {len(y_true)} "
+                 "validation digits wrong)")
     return fig
 
 

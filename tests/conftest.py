@@ -1,0 +1,42 @@
+"""Shared fixtures: small, valid Kaggle-format files made on the fly (no ../shared needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digit_recognizer import data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def digits():
+    """Twenty random 'digits' with labels 0..9, twice each."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    labels = np.tile(np.arange(10, dtype=np.uint8), 2)
+    return images, labels
+
+
+@pytest.fixture
+def train_csv(tmp_path, digits) -> Path:
+    return data.write_digits_csv(tmp_path / "train.csv", *digits)
+
+
+@pytest.fixture
+def test_csv(tmp_path, digits) -> Path:
+    return data.write_digits_csv(tmp_path / "test.csv", digits[0][:7])
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
+    """Run `digit-recognizer ARGS` in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "digit_recognizer.cli", *args],
+        capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+    )

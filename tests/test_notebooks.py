@@ -1,0 +1,52 @@
+"""Notebooks are committed clean, parameterised for papermill, and linted like code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NAMES = [p.stem for p in NOTEBOOKS]
+TRAINING = {"04_base_cnn", "05_batchnorm", "06_augmentation"}
+
+
+def test_the_story_is_complete():
+    for name in ("01_load", "02_eda", "03_preprocess", "04_base_cnn", "05_batchnorm",
+                 "06_augmentation", "07_submit"):
+        assert name in NAMES
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_notebook_is_clean_and_parameterised(path):
+    notebook = json.loads(path.read_text())
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert "parameters" in code[0]["metadata"].get("tags", []), "first code cell: parameters"
+    assert sum("parameters" in c["metadata"].get("tags", []) for c in code) == 1
+    for cell in code:
+        assert cell["outputs"] == [] and cell["execution_count"] is None, "strip outputs"
+    assert notebook["metadata"]["kernelspec"]["name"] == "digit-recognizer"
+    assert notebook["cells"][0]["cell_type"] == "markdown", "start with a title and the why"
+    markdown = sum(c["cell_type"] == "markdown" for c in notebook["cells"])
+    assert markdown >= len(code) // 3, "narrative between the steps"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_only_training_notebooks_import_tensorflow(path):
+    source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                      if c["cell_type"] == "code")
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    heavy = [line for line in imports
+             if re.search(r"\b(tensorflow|keras|models|train|ensemble_tta)\b", line)]
+    if path.stem not in TRAINING | {"08_own_handwriting"}:
+        assert not heavy, f"{path.name} trains nothing, so it must not import TensorFlow"
+
+
+def test_notebooks_pass_ruff():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "notebooks", "src", "tests"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
