@@ -128,6 +128,8 @@ def test_sources(tmp_path, train_csv, test_csv, monkeypatch):
     monkeypatch.delenv("KAGGLE_KEY", raising=False)
     monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
     assert data.resolve_source("auto", tmp_path / "empty").source == "sample"
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)

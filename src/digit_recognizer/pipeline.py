@@ -247,8 +247,10 @@ def _run(args: argparse.Namespace) -> int:
         from digit_recognizer import kaggle_io
 
         message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
-        kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
-                         leaderboard=outputs.leaderboard, run_id=run_id)
+        print("\n==> submitting to Kaggle")
+        result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
+                                  leaderboard=outputs.leaderboard, run_id=run_id)
+        print(result)
     return 0
 
 
