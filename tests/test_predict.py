@@ -1,0 +1,223 @@
+"""Reading photo-like handwriting with a trained model, and the `predict` command."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from conftest import run_cli
+from PIL import Image
+from test_images import _png_header_only
+
+from digit_recognizer import cli, data, images, predict
+from digit_recognizer.errors import DigitRecognizerError
+
+PHOTO_DIGITS = 300  # the sample's first test rows, as photos
+MIN_ACCURACY = 0.97
+
+
+@pytest.fixture(scope="session")
+def sample_test():
+    folder = data.sample_dir()
+    test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
+    return test, data.read_answer_key(folder / "answer_key.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """A small CNN trained on the embedded sample's 8,000 training rows (about 30 s on 2 cores).
+
+    Light augmentation (rotations, shifts, zoom) as any real model of handwriting has; the
+    pipeline's own models are better, this one only has to be good enough to test with.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    x, y = data.read_digits_csv(data.sample_dir() / "train.csv.gz", labelled=True)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.RandomRotation(0.03),
+        layers.RandomTranslation(0.08, 0.08),
+        layers.RandomZoom(0.08),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dropout(0.3),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.3),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
+    start = time.perf_counter()
+    model.fit(x[..., None].astype("float32") / 255, y, epochs=8, batch_size=128, verbose=0)
+    print(f"trained the test model in {time.perf_counter() - start:.1f} s")
+    path = tmp_path_factory.mktemp("model") / "small_cnn.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model(model_path):
+    return predict.load_model(model_path)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+@pytest.mark.slow
+def test_reads_photos_of_handwritten_digits(model, sample_test, tmp_path):
+    """>= 97% of 300 MNIST test digits photographed: scaled up, dark ink on light paper,
+    off centre, rotated up to 10 degrees, noisy and unevenly lit, saved as PNG or JPEG."""
+    test, labels = sample_test
+    rng = np.random.default_rng(2024)
+    paths = []
+    for i, digit in enumerate(test[:PHOTO_DIGITS]):
+        photo = Image.fromarray(images.photo_like([digit], rng))
+        path = tmp_path / (f"{i}.jpg" if i % 2 else f"{i}.png")
+        photo.save(path, quality=90) if i % 2 else photo.save(path, compress_level=1)
+        paths.append(path)
+    readings = predict.read_pictures(paths, model)
+    assert [len(r.digits) for r in readings] == [1] * PHOTO_DIGITS
+    read = np.array([r.digits[0].digit for r in readings])
+    accuracy = float((read == labels[:PHOTO_DIGITS]).mean())
+    # The same model on the original 28x28 digits, for comparison.
+    clean = predict.probabilities(model, test[:PHOTO_DIGITS]).argmax(axis=1)
+    clean_accuracy = float((clean == labels[:PHOTO_DIGITS]).mean())
+    print(f"photo-like digits: accuracy {accuracy:.4f} "
+          f"(the original MNIST digits: {clean_accuracy:.4f})")
+    assert accuracy >= MIN_ACCURACY
+
+
+@pytest.mark.slow
+def test_reads_numbers(model, sample_test):
+    """Years and phone numbers written with the sample's test digits, read as numbers.
+
+    The digits are ones the model reads confidently as plain MNIST, so this tests splitting,
+    ordering and preprocessing rather than the classifier.
+    """
+    test, labels = sample_test
+    sure = predict.probabilities(model, test[:600])[np.arange(600), labels[:600]] > 0.99
+    pool = {d: [i for i in np.flatnonzero(sure) if labels[i] == d] for d in range(10)}
+    rng = np.random.default_rng(7)
+    numbers = ["1969", "2024", "07", "5550123", "0612345678", "31415926", "88", "4096"]
+    for number in numbers:
+        rows = [pool[int(c)][rng.integers(len(pool[int(c)]))] for c in number]
+        photo = images.photo_like(list(test[rows]), rng, digit_px=(50, 110))
+        [reading] = predict.read_pictures([photo], model)
+        assert reading.number == number
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@pytest.mark.slow
+def test_predict_command_prints_top3_and_saves_figures(model_path, tmp_path, capsys):
+    pictures = images.example_images()
+    code = cli.main(["predict", *map(str, pictures), "--model", str(model_path),
+                     "--figure-dir", str(tmp_path / "figs")])
+    out = capsys.readouterr().out
+    assert code == 0
+    for path in pictures:
+        number = images.example_numbers()[path.name]
+        assert f"{path}: {number}\n" in out
+        figure = tmp_path / "figs" / f"{path.stem}.png"
+        assert f"figure: {figure}" in out
+        with Image.open(figure) as image:
+            assert image.format == "PNG" and image.width >= 600
+    assert out.count("top-3:") == sum(len(n) for n in images.example_numbers().values())
+
+
+@pytest.mark.slow
+def test_predict_command_json(model_path, tmp_path, capsys):
+    code = cli.main(["predict", "--examples", "--json", "--model", str(model_path),
+                     "--figure-dir", str(tmp_path)])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["model"] == str(model_path)
+    expected = images.example_numbers()
+    assert len(document["images"]) == len(expected)
+    for item in document["images"]:
+        name = item["image"].rsplit("/", 1)[-1]
+        assert item["number"] == expected[name]
+        assert len(item["digits"]) == len(expected[name])
+        for digit in item["digits"]:
+            top = digit["top3"]
+            assert len(top) == 3 and top[0]["digit"] == digit["digit"]
+            assert top[0]["probability"] == digit["probability"]
+            assert [t["probability"] for t in top] == sorted((t["probability"] for t in top),
+                                                             reverse=True)
+            assert len(digit["box"]) == 4
+        assert (tmp_path / f"{name.rsplit('.', 1)[0]}.png").is_file()
+        assert item["figure"].endswith(".png")
+
+
+@pytest.mark.slow
+def test_figure_of_a_reading(model):
+    [reading] = predict.read_pictures([images.example_images()[3]], model)
+    figure = predict.plot_reading(reading)
+    # The picture, then an input image and probability bars per digit.
+    assert len(figure.axes) == 1 + 2 * len(reading.digits)
+
+
+@pytest.mark.slow
+def test_a_model_that_is_not_a_model(tmp_path):
+    path = tmp_path / "broken.keras"
+    path.write_text("not a zip archive")
+    with pytest.raises(DigitRecognizerError, match="broken.keras: cannot load the model"):
+        predict.load_model(path)
+
+
+def test_missing_model_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    picture = images.example_images()[0]
+    result = run_cli("predict", str(picture), cwd=tmp_path)  # as a user runs it
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no trained model at outputs/models/best.keras")
+    assert "./run_all.sh" in result.stderr and "--model" in result.stderr
+    assert "Traceback" not in result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["predict", str(picture), "--model", "nowhere.keras"]) == 2
+    assert "error: nowhere.keras: model file not found" in capsys.readouterr().err
+
+
+def _bad_inputs(folder):
+    (folder / "notes.png").write_text("shopping list\n")
+    Image.fromarray(np.full((200, 300), 245, np.uint8)).save(folder / "blank.png")
+    good = images.example_images()[0].read_bytes()
+    (folder / "cut.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "bomb.png").write_bytes(_png_header_only(20_000, 20_000))
+    return {
+        "notes.png": "notes.png: not an image",
+        "blank.png": "blank.png: no ink found",
+        "cut.jpg": "cut.jpg: cannot decode the image",
+        "gone.png": "gone.png: file not found",
+        "bomb.png": "bomb.png: image is too large to decode safely",
+    }
+
+
+def test_bad_pictures_fail_clearly_before_loading_a_model(tmp_path, monkeypatch, capsys):
+    """Every picture is checked first: no model (nor TensorFlow) is needed to reject them."""
+    monkeypatch.chdir(tmp_path)
+    good = str(images.example_images()[0])
+    for name, message in _bad_inputs(tmp_path).items():
+        assert cli.main(["predict", good, name, "--model", "nowhere.keras"]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}"), err
+        assert "Traceback" not in err
+    assert cli.main(["predict"]) == 2
+    assert "give one or more pictures" in capsys.readouterr().err
+
+
+def test_make_examples_command(tmp_path):
+    result = run_cli("predict", "--make-examples", str(tmp_path / "ex"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == sorted(
+        p.name for p in images.example_images())
+
+
+def test_figure_names_do_not_collide():
+    paths = predict.figure_paths(["a/x.png", "b/x.jpg", "y.tif"], "figs")
+    assert [str(p) for p in paths] == ["figs/x.png", "figs/x-2.png", "figs/y.png"]
