@@ -29,7 +29,7 @@ class Recipe:
 
 _EPOCHS = {
     "quick": {"reference": 3, "batchnorm": 4, "augmentation": 5},
-    "full": {"reference": 10, "batchnorm": 12, "augmentation": 15},
+    "full": {"reference": 10, "batchnorm": 10, "augmentation": 10},
 }
 
 STAGES = ("dense", "simple_cnn", "double_cnn", "batchnorm", "augmentation")
