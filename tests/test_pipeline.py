@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -13,10 +16,10 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
-def run_pipeline(*args: str):
+def run_pipeline(*args: str, env: dict | None = None):
     return subprocess.run(
         [sys.executable, "-m", "digit_recognizer.pipeline", *args],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})},
     )
 
 
@@ -82,3 +85,70 @@ def test_failure_names_the_notebook_and_cell(tmp_path):
 def test_bad_parameters_are_refused_before_anything_runs(args, message):
     result = run_pipeline(*args)
     assert result.returncode == 2 and message in result.stderr
+
+
+FAKE_KEY = "fa4e0000deadbeef5ec2e7c0ffee1234"
+
+
+def test_same_seed_same_submission_and_no_secret_anywhere(tiny_run, tmp_path):
+    """A second run with the same seed, with a planted Kaggle key in a file and in the
+    environment and a dry-run submission: identical results, and the key in no output."""
+    out, args, _ = tiny_run
+    kaggle_dir = tmp_path / "kaggle"
+    kaggle_dir.mkdir()
+    (kaggle_dir / "kaggle.json").write_text(
+        json.dumps({"username": "planted", "key": FAKE_KEY}))
+    (kaggle_dir / "kaggle.json").chmod(0o600)
+    second = tmp_path / "outputs"
+    args = [a if a != str(out) else str(second) for a in args]
+    result = run_pipeline(*args, "--submit", "--dry-run", env={
+        "KAGGLE_CONFIG_DIR": str(kaggle_dir), "KAGGLE_USERNAME": "planted",
+        "KAGGLE_KEY": FAKE_KEY, "DIGIT_RECOGNIZER_KAGGLE_ROWS": "400,150",
+    })
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "not sent" in result.stdout.lower() or "dry-run" in result.stdout
+    for name in ("submission.csv", "submissions/dense.csv", "submissions/augmentation.csv"):
+        assert (second / name).read_bytes() == (out / name).read_bytes(), name
+    assert FAKE_KEY not in result.stdout + result.stderr
+    for path in second.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY.encode() not in path.read_bytes(), path
+
+
+def test_interrupted_run_leaves_no_partial_artifact_and_resumes(tmp_path):
+    args = ["--only", "01,02,03,04", "--limit-train", "400", "--limit-test", "100",
+            "--epochs", "1", "--output-dir", str(tmp_path), "--no-html"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digit_recognizer.pipeline", *args], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    seen = []
+    deadline = time.monotonic() + 120
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("--> 04_base_cnn") or time.monotonic() > deadline:
+            break
+    time.sleep(4)  # inside 04: TensorFlow loading or training
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert "interrupted" in rest
+    assert not (tmp_path / "notebooks" / "04_base_cnn.ipynb").exists()
+    assert not (tmp_path / ".stamps" / "04_base_cnn.json").exists()
+    assert not [p for p in tmp_path.rglob("*") if ".partial-" in p.name]
+
+    again = run_pipeline(*args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for name in ("01_load", "02_eda", "03_preprocess"):
+        assert f"--> {name}: unchanged since its last complete run, skipped" in again.stdout
+    assert "--> 04_base_cnn\n" in again.stdout
+    assert (tmp_path / "notebooks" / "04_base_cnn.ipynb").is_file()
+
+
+def test_unwritable_outputs_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "outputs"
+    blocker.write_text("a file where the outputs folder should be")
+    result = run_pipeline("--output-dir", str(blocker))
+    assert result.returncode == 1
+    assert f"cannot write to {blocker}" in result.stderr and "Traceback" not in result.stderr

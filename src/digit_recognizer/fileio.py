@@ -11,6 +11,10 @@ from pathlib import Path
 
 from digit_recognizer.errors import DigitRecognizerError
 
+# Marks the temporary files of atomic writes; a run killed outright (SIGKILL) can leave one
+# behind under its hidden name, and the next pipeline run removes it.
+PARTIAL = ".partial-"
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
@@ -21,7 +25,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{PARTIAL}", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise DigitRecognizerError(f"cannot write to {path.parent}: {exc.strerror}") from exc
     os.close(fd)
@@ -58,3 +62,11 @@ def copy(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
     with atomic_path(destination, suffix=destination.suffix or ".tmp") as tmp:
         shutil.copyfile(source, tmp)
     return destination
+
+
+def remove_partial_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the leftovers of interrupted atomic writes below `folder`."""
+    leftovers = [p for p in Path(folder).rglob(f".*{PARTIAL}*") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers

@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -175,7 +176,13 @@ def export_html(notebooks: list[Path], folder: Path) -> None:
         fileio.write_text(folder / f"{path.stem}.html", body)
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C, so the atomic writes under way discard their temp files.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         args = parse_args(argv)
         return _run(args)
@@ -199,6 +206,8 @@ def _run(args: argparse.Namespace) -> int:
         raise DigitRecognizerError(f"cannot write to {outputs.root}: {exc.strerror}") from None
     if not os.access(outputs.notebooks, os.W_OK):
         raise DigitRecognizerError(f"cannot write to {outputs.root}: permission denied")
+    for leftover in fileio.remove_partial_files(outputs.root):
+        print(f"removed {leftover.relative_to(outputs.root)}, left by an interrupted run")
     run_id = time.strftime("%Y%m%d-%H%M%S")
     params = notebook_parameters(args, run_id)
     selected = [n for n in NOTEBOOKS if (notebook_dir / f"{n}.ipynb").is_file()]
