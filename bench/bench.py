@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage, seed in runs:
         name = stage if seed == args.seed else f"{stage} (seed {seed})"
         print(f"--> {name}", flush=True)
-        model = models.build(stage)
+        model = models.build(stage, seed)
         result = train.fit(model, split, stage, "full", seed, args.epochs or None, verbose=2)
         val_probs[name] = evaluate.predict(model, split.x_val)[0]
         test_probs[name] = evaluate.predict(model, split.x_test)[0]

@@ -103,8 +103,18 @@ BUILDERS = {
 }
 
 
-def build(stage: str) -> keras.Model:
-    """A fresh, uncompiled model for a pipeline stage."""
+def seed_everything(seed: int) -> None:
+    """Same seed, same initial weights, batches and dropout: the same result on the CPU."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build(stage: str, seed: int | None = None) -> keras.Model:
+    """A fresh, uncompiled model for a pipeline stage; `seed` fixes its initial weights."""
+    if seed is not None:
+        seed_everything(seed)
     return BUILDERS[stage]()
 
 

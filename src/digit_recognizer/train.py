@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -51,16 +50,6 @@ def recipe(stage: str, profile: str, epochs: int | None = None) -> Recipe:
     return Recipe({stage: n})
 
 
-def seed_everything(seed: int) -> None:
-    """Same seed, same weights, same batches, same result on the CPU."""
-    import keras
-    import tensorflow as tf
-
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment: bool):
     """A shuffled, batched tf.data pipeline; augmentation runs in it, not inside the model."""
     import tensorflow as tf
@@ -89,9 +78,11 @@ def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
     """Compile and train `model` on the split's train part, validating on its validation part."""
     import keras
 
+    from digit_recognizer import models
+
     r = recipe(stage, profile, epochs)
     n_epochs = r.epochs[stage]
-    seed_everything(seed)
+    models.seed_everything(seed)
     steps = int(np.ceil(len(split.x_train) / r.batch_size)) * n_epochs
     if r.schedule == "cosine":
         warmup = max(1, steps // 10)
