@@ -89,6 +89,7 @@ def load_model(path: str | os.PathLike | None = None):
         raise DigitRecognizerError(f"{path}: model file not found")
     if path.suffix not in (".keras", ".h5"):
         raise DigitRecognizerError(f"{path}: not a Keras model file (expected .keras)")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     import keras
 
     try:
