@@ -33,6 +33,21 @@ def save_model(model, path) -> None:
         model.save(tmp)
 
 
+def score_and_submit(stage: str, val_probs: np.ndarray, test_probs: np.ndarray, split: Split,
+                     outputs: Outputs) -> dict:
+    """Validation accuracy, local score (with an answer key), and the stage's own submission."""
+    val_pred, test_pred = val_probs.argmax(axis=1), test_probs.argmax(axis=1)
+    submission = submit.write_submission(outputs.stage_submission(stage), test_pred)
+    return {
+        "stage": stage,
+        "val_accuracy": float(np.mean(val_pred == split.val_labels)),
+        "val_errors": int(np.sum(val_pred != split.val_labels)),
+        "local_score": None if split.answer_key is None
+        else float(np.mean(test_pred == split.answer_key)),
+        "submission": str(submission),
+    }
+
+
 def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> StageReport:
     """Evaluate on the validation split, predict the test set, and save everything for later.
 
@@ -41,12 +56,7 @@ def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> S
     val_probs, _ = predict(model, split.x_val)
     test_probs, images_per_second = predict(model, split.x_test)
     y_val = split.val_labels
-    val_accuracy = float(np.mean(val_probs.argmax(axis=1) == y_val))
-
-    submission = submit.write_submission(outputs.stage_submission(stage), test_probs.argmax(1))
-    local_score = None
-    if split.answer_key is not None:
-        local_score = float(np.mean(test_probs.argmax(axis=1) == split.answer_key))
+    metrics = score_and_submit(stage, val_probs, test_probs, split, outputs)
 
     plots.save(plots.training_curves(result.history, stage), outputs.figure(f"{stage}_curves"))
     plots.save(plots.confusion_matrix(y_val, val_probs.argmax(1), stage),
@@ -55,21 +65,15 @@ def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> S
                outputs.figure(f"{stage}_mistakes"))
 
     save_model(model, outputs.model(stage))
-    data_path = outputs.probabilities(stage)
-    with fileio.atomic_path(data_path, suffix=".npz") as tmp:
+    with fileio.atomic_path(outputs.probabilities(stage), suffix=".npz") as tmp:
         np.savez(tmp, val=val_probs, test=test_probs)
-    metrics = {
-        "stage": stage,
-        "val_accuracy": val_accuracy,
-        "val_errors": int(np.sum(val_probs.argmax(axis=1) != y_val)),
-        "local_score": local_score,
+    metrics.update({
         "train_seconds": round(result.seconds, 1),
         "epochs": result.epochs,
         "parameters": int(model.count_params()),
         "test_images_per_second": round(images_per_second),
-        "submission": str(submission),
         "model": str(outputs.model(stage)),
-    }
+    })
     fileio.write_json(outputs.metrics(stage), metrics)
     return StageReport(metrics, val_probs, test_probs)
 
