@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import data, evaluate, fileio, models, preprocess, train
+from digit_recognizer import augment, data, evaluate, fileio, models, preprocess, stages, train
 
 REFERENCE = ("dense", "simple_cnn", "double_cnn")
 KAGGLE_TEST_ROWS = 28_000
@@ -63,7 +63,7 @@ def row(name: str, probs: np.ndarray, y_test: np.ndarray, seconds: float, speed:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mnist-dir", default=None, help="the four MNIST *-ubyte.gz files")
-    p.add_argument("--stages", default=",".join(train.STAGES))
+    p.add_argument("--stages", default=",".join(stages.MODELS))
     p.add_argument("--extra-seeds", type=int, default=2,
                    help="more augmentation models (other seeds) for the ensemble")
     p.add_argument("--seed", type=int, default=42)
@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         name = stage if seed == args.seed else f"{stage} (seed {seed})"
         print(f"--> {name}", flush=True)
         model = models.build(stage, seed)
-        result = train.fit(model, split, stage, "full", seed, args.epochs or None, verbose=2)
+        augmenter = augment.augmenter() if stages.recipe(stage, "full").augment else None
+        result = train.fit(model, split, stage, "full", seed, args.epochs or None, verbose=2,
+                           augmenter=augmenter)
         val_probs[name] = evaluate.predict(model, split.x_val)[0]
         test_probs[name] = evaluate.predict(model, split.x_test)[0]
         tta = predict_tta(model, split.x_test)

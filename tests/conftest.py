@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,40 @@ def train_csv(tmp_path, digits) -> Path:
 @pytest.fixture
 def test_csv(tmp_path, digits) -> Path:
     return data.write_digits_csv(tmp_path / "test.csv", digits[0][:7])
+
+
+PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", "run_all.sh",
+                 "requirements.txt", "pyproject.toml")
+
+
+def make_project(dest: Path) -> Path:
+    """A copy of the project (pipeline, notebooks, package sources) to run the pipeline in,
+    so tests never touch the checkout's outputs/. The code that runs is the installed package."""
+    for name in PROJECT_FILES:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "notebooks", dest / "notebooks")
+    shutil.copytree(ROOT / "src", dest / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
+
+
+def run_pipeline(project: Path, *args: str, env: dict | None = None):
+    """`./run_all.sh ARGS` in `project`, in this interpreter's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "digit_recognizer.pipeline", *args],
+        capture_output=True, text=True, cwd=project, env={**os.environ, **(env or {})},
+    )
+
+
+def stage_lines(stdout: str) -> dict[str, str]:
+    """What the run said of each stage: running, unchanged, restored."""
+    found = {}
+    for line in stdout.splitlines():
+        if line.startswith("--> ") and ": " in line:
+            name, what = line[4:].split(": ", 1)
+            found[name] = what.split(" ")[0].rstrip(",")
+    return found
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):

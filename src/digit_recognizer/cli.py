@@ -14,13 +14,13 @@ from digit_recognizer.errors import DigitRecognizerError
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from digit_recognizer import data
+    from digit_recognizer import data, sources
 
     if args.make_sample:
         out = data.build_sample(args.mnist_dir, args.make_sample)
         print(f"wrote the embedded sample to {out}")
         return 0
-    files = data.resolve_source(args.source, args.data_dir, args.mnist_dir)
+    files = sources.resolve(args.source, args.data_dir, args.mnist_dir)
     images, labels = data.read_digits_csv(files.train, labelled=True)
     test, _ = data.read_digits_csv(files.test, labelled=False)
     print(f"source: {files.source} ({files.description})")

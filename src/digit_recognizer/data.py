@@ -1,4 +1,4 @@
-"""Kaggle's Digit Recognizer CSVs: load, validate, and find them (local, Kaggle, sample, MNIST).
+"""Kaggle's Digit Recognizer CSVs: load and validate them; build the sample and a local competition.
 
 Images are returned as uint8 arrays of shape (n, 28, 28) and labels as uint8 arrays of shape (n,).
 Every problem with a file is raised as one DigitRecognizerError naming the file, line and column.
@@ -7,6 +7,7 @@ Every problem with a file is raised as one DigitRecognizerError naming the file,
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -23,29 +24,16 @@ N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
 TRAIN_COLUMNS = ["label", *PIXEL_COLUMNS]
-SOURCES = ("auto", "local", "kaggle", "sample", "mnist")
 COMPETITION = "digit-recognizer"
 # Kaggle's split of the 70,000 MNIST images: 42,000 labelled rows (60%) and 28,000 test rows.
 COMPETITION_TRAIN_SHARE = 0.6
 COMPETITION_SEED = 2012
-CSV_SUFFIXES = ("", ".gz", ".zip")
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
-
-
-@dataclass
-class SourceFiles:
-    """Where one data source's files are; `answer_key` is None when the test labels are hidden."""
-
-    source: str
-    train: Path
-    test: Path
-    answer_key: Path | None
-    description: str
 
 
 # --------------------------------------------------------------------------- CSV loading
@@ -256,86 +244,68 @@ def build_sample(mnist_dir: str | os.PathLike | None, out_dir: str | os.PathLike
     return out_dir
 
 
-# --------------------------------------------------------------------------- sources
 
 
 def sample_dir() -> Path:
     return Path(str(resources.files("digit_recognizer") / "sample_data"))
 
 
-def _find_csv(folder: Path, stem: str) -> Path | None:
-    for suffix in CSV_SUFFIXES:
-        candidate = folder / f"{stem}.csv{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+# --------------------------------------------------------------------------- data sources
 
 
-def local_files(raw_dir: Path) -> SourceFiles | None:
-    train, test = _find_csv(raw_dir, "train"), _find_csv(raw_dir, "test")
-    if train is None or test is None:
-        return None
-    return SourceFiles("local", train, test, _find_csv(raw_dir, "answer_key"),
-                       f"your files in {raw_dir}")
+@dataclass
+class SourceFiles:
+    """Where one data source's files are; `answer_key` is None when the test labels are hidden."""
+
+    source: str
+    train: Path
+    test: Path
+    answer_key: Path | None
+    description: str
 
 
-def resolve_source(
-    source: str = "auto",
-    data_dir: str | os.PathLike = "data",
-    mnist_dir: str | os.PathLike | None = None,
-) -> SourceFiles:
-    """Find (and if needed fetch or build) the train/test files of a data source."""
-    if source not in SOURCES:
-        raise DigitRecognizerError(
-            f"unknown source {source!r}: choose one of {', '.join(SOURCES)}"
-        )
-    data_dir = Path(data_dir)
-    raw_dir = data_dir / "raw"
-    if source == "auto":
-        from digit_recognizer import kaggle_io
+def sample_files() -> SourceFiles:
+    folder = sample_dir()
+    return SourceFiles("sample", folder / "train.csv.gz", folder / "test.csv.gz",
+                       folder / "answer_key.csv.gz",
+                       "the embedded real-MNIST sample (8,000 train / 2,000 test rows)")
 
-        if local_files(raw_dir):
-            source = "local"
-        elif kaggle_io.has_credentials():
-            source = "kaggle"
-        else:
-            source = "sample"
-    if source == "local":
-        files = local_files(raw_dir)
-        if files is None:
-            raise DigitRecognizerError(
-                f"--source local: put train.csv and test.csv in {raw_dir}/ "
-                f"(kaggle competitions download -c {COMPETITION}), or use --source sample"
-            )
-        return files
-    if source == "kaggle":
-        from digit_recognizer import kaggle_io
 
-        kaggle_io.download(raw_dir)
-        files = local_files(raw_dir)
-        assert files is not None  # download() verified them
-        return SourceFiles("kaggle", files.train, files.test, None,
-                           f"the Kaggle competition files in {raw_dir}")
-    if source == "sample":
-        folder = sample_dir()
-        return SourceFiles("sample", folder / "train.csv.gz", folder / "test.csv.gz",
-                           folder / "answer_key.csv.gz",
-                           "the embedded real-MNIST sample (8,000 train / 2,000 test rows)")
-    folder = build_competition(mnist_dir, data_dir / "mnist-competition")
-    return SourceFiles("mnist", folder / "train.csv", folder / "test.csv",
-                       folder / "answer_key.csv",
-                       "the local competition built from full MNIST (42,000 / 28,000 rows)")
+def from_record(path: str | os.PathLike) -> SourceFiles:
+    """The files a record of the runner names (`sources.describe`), relative to the record."""
+    path = Path(path)
+    if not path.is_file():
+        raise DigitRecognizerError(f"{path}: not found; ./run_all.sh writes it")
+    record = json.loads(path.read_text())
+
+    def located(role: str) -> Path | None:
+        return None if record[role] is None else Path(os.path.normpath(path.parent / record[role]))
+
+    return SourceFiles(record["source"], located("train"), located("test"),
+                       located("answer_key"), record["description"])
 
 
 # --------------------------------------------------------------------------- hand-off files
 
 
 def save_dataset(path: str | os.PathLike, **arrays: np.ndarray | None) -> Path:
-    """Save arrays for the next notebook (None values are left out), atomically."""
+    """Save arrays for the next notebook (None values are left out), atomically.
+
+    The archive is byte-for-byte the same for the same arrays (no timestamps), so a stage that
+    reruns without changing its results does not make the stages after it rerun.
+    """
+    import io
+    import zipfile
+
     present = {k: v for k, v in arrays.items() if v is not None}
     with fileio.atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **present)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            for key, array in present.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(array),
+                                          allow_pickle=False)
+                archive.writestr(zipfile.ZipInfo(f"{key}.npy", (1980, 1, 1, 0, 0, 0)),
+                                 buffer.getvalue())
     return Path(path)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from digit_recognizer import fileio, plots, submit
+from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.preprocess import Split
 
@@ -34,10 +36,10 @@ def save_model(model, path) -> None:
 
 
 def score_and_submit(stage: str, val_probs: np.ndarray, test_probs: np.ndarray, split: Split,
-                     outputs: Outputs) -> dict:
+                     submission_path: Path) -> dict:
     """Validation accuracy, local score (with an answer key), and the stage's own submission."""
     val_pred, test_pred = val_probs.argmax(axis=1), test_probs.argmax(axis=1)
-    submission = submit.write_submission(outputs.stage_submission(stage), test_pred)
+    submission = submit.write_submission(submission_path, test_pred)
     return {
         "stage": stage,
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
@@ -56,13 +58,14 @@ def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> S
     val_probs, _ = predict(model, split.x_val)
     test_probs, images_per_second = predict(model, split.x_test)
     y_val = split.val_labels
-    metrics = score_and_submit(stage, val_probs, test_probs, split, outputs)
+    metrics = score_and_submit(stage, val_probs, test_probs, split,
+                               outputs.stage_submission(stage))
 
-    plots.save(plots.training_curves(result.history, stage), outputs.figure(f"{stage}_curves"))
+    plots.save(plots.training_curves(result.history, stage), outputs.figure(stage, "curves"))
     plots.save(plots.confusion_matrix(y_val, val_probs.argmax(1), stage),
-               outputs.figure(f"{stage}_confusion"))
+               outputs.figure(stage, "confusion"))
     plots.save(plots.worst_mistakes(split.x_val, y_val, val_probs, stage),
-               outputs.figure(f"{stage}_mistakes"))
+               outputs.figure(stage, "mistakes"))
 
     save_model(model, outputs.model(stage))
     with fileio.atomic_path(outputs.probabilities(stage), suffix=".npz") as tmp:
@@ -72,6 +75,7 @@ def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> S
         "epochs": result.epochs,
         "parameters": int(model.count_params()),
         "test_images_per_second": round(images_per_second),
+        "split": split.fingerprint,
         "model": str(outputs.model(stage)),
     })
     fileio.write_json(outputs.metrics(stage), metrics)
@@ -102,15 +106,26 @@ def describe(metrics: dict) -> str:
     return line
 
 
-def stage_table(outputs: Outputs) -> pd.DataFrame:
-    """All stages' metrics that exist under outputs/metrics, in pipeline order."""
-    from digit_recognizer.train import STAGES
+def stage_table(outputs: Outputs, models: list[str], split: Split | None = None) -> pd.DataFrame:
+    """The metrics of the given models (the inputs of this run, never whatever is on disk).
 
+    With `split`, every model must have been validated on that very split.
+    """
     rows = []
-    for stage in (*STAGES, "ensemble"):
-        path = outputs.metrics(stage)
-        if path.is_file():
-            rows.append(json.loads(path.read_text()))
+    for name in models:
+        path = outputs.metrics(name)
+        if not path.is_file():
+            raise DigitRecognizerError(f"{path}: not found; run the stage that trains {name} "
+                                       "first (./run_all.sh does)")
+        rows.append(json.loads(path.read_text()))
+        if split is not None and rows[-1].get("split") != split.fingerprint:
+            raise DigitRecognizerError(
+                f"{path}: computed on another validation split (other seed or data); "
+                f"rerun the stage that trains {name}")
+    return table_of(rows)
+
+
+def table_of(rows: list[dict]) -> pd.DataFrame:
     columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
                "parameters"]
     return pd.DataFrame(rows).reindex(columns=columns)

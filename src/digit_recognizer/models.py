@@ -13,7 +13,7 @@ INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
 
 
-def dense() -> keras.Model:
+def dense(name: str = "dense") -> keras.Model:
     """The reference dense network: 784 inputs, 400 hidden units, 10 outputs."""
     return keras.Sequential(
         [
@@ -22,11 +22,11 @@ def dense() -> keras.Model:
             layers.Dense(400, activation="relu"),
             layers.Dense(N_CLASSES, activation="softmax"),
         ],
-        name="dense",
+        name=name,
     )
 
 
-def simple_cnn() -> keras.Model:
+def simple_cnn(name: str = "simple_cnn") -> keras.Model:
     """The reference 'simple model': one convolution and one pooling block."""
     return keras.Sequential(
         [
@@ -37,11 +37,11 @@ def simple_cnn() -> keras.Model:
             layers.Dense(128, activation="relu"),
             layers.Dense(N_CLASSES, activation="softmax"),
         ],
-        name="simple_cnn",
+        name=name,
     )
 
 
-def double_cnn() -> keras.Model:
+def double_cnn(name: str = "double_cnn") -> keras.Model:
     """The reference CNN with double convolutions before each pooling."""
     return keras.Sequential(
         [
@@ -56,7 +56,7 @@ def double_cnn() -> keras.Model:
             layers.Dense(128, activation="relu"),
             layers.Dense(N_CLASSES, activation="softmax"),
         ],
-        name="double_cnn",
+        name=name,
     )
 
 
@@ -94,13 +94,6 @@ def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model
     )
 
 
-BUILDERS = {
-    "dense": dense,
-    "simple_cnn": simple_cnn,
-    "double_cnn": double_cnn,
-    "batchnorm": batchnorm_cnn,
-    "augmentation": lambda: batchnorm_cnn(name="augmentation"),
-}
 
 
 def seed_everything(seed: int) -> None:
@@ -111,20 +104,10 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def build(stage: str, seed: int | None = None) -> keras.Model:
-    """A fresh, uncompiled model for a pipeline stage; `seed` fixes its initial weights."""
+def build(model: str, seed: int | None = None) -> keras.Model:
+    """A fresh, uncompiled model of the registry (`stages.MODELS`); `seed` fixes its weights."""
+    from digit_recognizer.stages import MODELS
+
     if seed is not None:
         seed_everything(seed)
-    return BUILDERS[stage]()
-
-
-def augmenter(rotation_degrees: float = 10, zoom: float = 0.1, shift: float = 0.1):
-    """Small rotations, zooms and shifts; never flips (a flipped 2 is not a digit)."""
-    return keras.Sequential(
-        [
-            layers.RandomRotation(rotation_degrees / 360, fill_mode="constant"),
-            layers.RandomZoom(zoom, fill_mode="constant"),
-            layers.RandomTranslation(shift, shift, fill_mode="constant"),
-        ],
-        name="augmenter",
-    )
+    return globals()[MODELS[model].builder](name=model)

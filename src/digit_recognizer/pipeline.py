@@ -1,40 +1,40 @@
-"""Run the notebooks in order with papermill: what `./run_all.sh` calls.
+"""What `./run_all.sh` calls: resolve the data, write the run's parameters, `dvc repro`.
 
     python -m digit_recognizer.pipeline [--source S] [--profile quick|full] [--seed N] ...
 
-Each notebook gets only the parameters its `parameters` cell declares, its executed copy goes
-to outputs/notebooks/, and a stage whose notebook, package code, parameters and upstream stages
-are unchanged since its last complete run is skipped (`--force` runs everything).
+The stages, their inputs, parameters and outputs are declared in `dvc.yaml` (generated from
+the registry in `stages.py`); DVC decides what is out of date, reruns it, and restores results
+that were computed before with the same code, data and parameters from its run cache.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import ast
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from digit_recognizer import fileio
+from digit_recognizer import fileio, graph, sources, stages
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
+from digit_recognizer.stage_runner import KERNEL_NAME, RUN_ID_ENV
 
-KERNEL_NAME = "digit-recognizer"
 PACKAGE_DIR = Path(__file__).resolve().parent
-NOTEBOOKS = (
-    "01_load", "02_eda", "03_preprocess", "04_base_cnn", "05_batchnorm", "06_augmentation",
-    "07_submit", "08_own_handwriting",
-)
+# Options that are shorthands for parameters of params.yaml.
+SHORTHANDS = ("profile", "seed", "epochs", "limit_train", "limit_test")
 
 
-def find_notebook_dir() -> Path:
-    for candidate in (Path.cwd() / "notebooks", PACKAGE_DIR.parents[1] / "notebooks"):
-        if (candidate / "01_load.ipynb").is_file():
+def find_root() -> Path:
+    for candidate in (Path.cwd(), PACKAGE_DIR.parents[1]):
+        if (candidate / "dvc.yaml").is_file() and (candidate / "notebooks").is_dir():
             return candidate
-    raise DigitRecognizerError("notebooks/ not found: run from the project's root folder")
+    raise DigitRecognizerError("dvc.yaml not found: run from the project's root folder")
 
 
 def ensure_kernel() -> None:
@@ -52,49 +52,34 @@ def ensure_kernel() -> None:
     install(kernel_name=KERNEL_NAME, display_name="Python (digit-recognizer)", prefix=sys.prefix)
 
 
-def code_fingerprint() -> str:
-    """A hash of the package's source, so an edit to src/ re-runs the stages."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def stage_fingerprint(notebook: Path, params: dict, upstream: str, code: str) -> str:
-    digest = hashlib.sha256()
-    for part in (notebook.read_bytes(), json.dumps(params, sort_keys=True).encode(),
-                 upstream.encode(), code.encode()):
-        digest.update(part)
-    return digest.hexdigest()
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from digit_recognizer import data, train
-
-    p = argparse.ArgumentParser(prog="run_all.sh", description="Run the notebooks in order.")
-    p.add_argument("--source", default="auto", choices=data.SOURCES,
+    p = argparse.ArgumentParser(
+        prog="run_all.sh", description="Run the notebooks as a DVC pipeline (dvc repro).",
+        epilog="Every parameter of params.yaml can be set with -p NAME VALUE.")
+    p.add_argument("--source", default="auto", choices=sources.SOURCES,
                    help="where the data comes from (default: auto)")
-    p.add_argument("--profile", default="quick", choices=train.PROFILES,
+    p.add_argument("--profile", default="quick", choices=stages.PROFILES,
                    help="quick: minutes on a laptop; full: the benchmark's recipe")
     p.add_argument("--seed", type=int, default=42, help="seed for the split and training")
     p.add_argument("--mnist-dir", default="", help="MNIST *-ubyte.gz files, for --source mnist")
     p.add_argument("--data-dir", default="data", help="where data/raw and caches live")
-    p.add_argument("--output-dir", default="outputs", help="where every artifact goes")
     p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
     p.add_argument("--limit-train", type=int, default=0, help="use only N training rows")
     p.add_argument("--limit-test", type=int, default=0, help="use only N test rows")
-    p.add_argument("--only", default="", help="comma-separated notebook prefixes, e.g. 01,02")
-    p.add_argument("--force", action="store_true", help="re-run stages even if unchanged")
-    p.add_argument("--no-html", action="store_true", help="skip the HTML export")
+    p.add_argument("--only", default="",
+                   help="comma-separated stage prefixes, e.g. 05 or 02,07 (their upstream "
+                        "stages run too when out of date)")
+    p.add_argument("--force", action="store_true", help="rerun every stage")
     p.add_argument("--submit", action="store_true", help="submit the result to Kaggle")
     p.add_argument("--dry-run", action="store_true", help="with --submit: show, do not send")
     p.add_argument("--message", default="", help="Kaggle submission message")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"), help="extra papermill parameter")
+                   metavar=("NAME", "VALUE"), help="set a parameter of params.yaml")
     args = p.parse_args(argv)
-    if args.seed < 0:
-        p.error(f"--seed must be a non-negative integer, got {args.seed}")
+    for name in ("seed", "epochs", "limit_train", "limit_test"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be a non-negative integer, "
+                    f"got {getattr(args, name)}")
     if args.mnist_dir and not Path(args.mnist_dir).is_dir():
         p.error(f"--mnist-dir {args.mnist_dir}: no such directory")
     if args.source == "mnist" and not args.mnist_dir:
@@ -102,78 +87,90 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def notebook_parameters(args: argparse.Namespace, run_id: str) -> dict:
-    """Every parameter a run can set; each notebook receives the ones it declares."""
-    root = Path.cwd()
-
-    def absolute(path: str) -> str:
-        return str((root / path).resolve()) if path else ""
-
-    params = {
-        "source": args.source, "profile": args.profile, "seed": args.seed,
-        "mnist_dir": absolute(args.mnist_dir), "data_dir": absolute(args.data_dir),
-        "output_dir": absolute(args.output_dir), "epochs": args.epochs,
-        "limit_train": args.limit_train, "limit_test": args.limit_test, "run_id": run_id,
-    }
-    for name, value in args.parameter:
-        params[name] = _literal(value)
-    return params
-
-
 def _literal(value: str):
     """`-p name value` like papermill's CLI: numbers and booleans are typed, the rest is text."""
-    import ast
-
     try:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return value
 
 
-def run_notebook(source: Path, target: Path, params: dict, cwd: Path) -> dict:
-    """Execute one notebook with papermill; return its timing split."""
-    import papermill as pm
-
-    start = time.perf_counter()
-    with fileio.atomic_path(target, suffix=".ipynb") as tmp:
-        try:
-            pm.execute_notebook(
-                str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
-                cwd=str(cwd), progress_bar=True, report_mode=False,
-            )
-        except pm.PapermillExecutionError as exc:
-            # Keep the failed copy for reading; it is not a complete artifact, so it is
-            # written beside the target under a name that says so.
-            failed = target.with_name(target.stem + ".FAILED.ipynb")
-            if tmp.is_file():
-                tmp.replace(failed)
+def run_parameters(args: argparse.Namespace, defaults: dict) -> dict:
+    """The defaults, the options' values, then every -p NAME VALUE (an unknown NAME is an error)."""
+    values = dict(defaults)
+    values.update({name: getattr(args, name) for name in SHORTHANDS})
+    for name, value in args.parameter:
+        if name not in defaults:
             raise DigitRecognizerError(
-                f"notebook {source.name} failed in cell {exc.exec_count or exc.cell_index}: "
-                f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: {failed}"
-            ) from None
-        executed = json.loads(tmp.read_text())
-    wall = time.perf_counter() - start
-    cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
-    durations = [c["metadata"].get("papermill", {}).get("duration") or 0.0 for c in cells]
-    # The first code cells are parameters (+ injected parameters) and imports.
-    n_setup = next((i for i, c in enumerate(cells) if "import" in "".join(c["source"])), 0) + 1
-    return {
-        "notebook": source.stem,
-        "wall_seconds": round(wall, 1),
-        "kernel_start_seconds": round(wall - sum(durations), 1),
-        "imports_seconds": round(sum(durations[:n_setup]), 1),
-        "work_seconds": round(sum(durations[n_setup:]), 1),
-    }
+                f"-p {name}: no such parameter; the parameters are {', '.join(defaults)}")
+        values[name] = _literal(value)
+        expected = type(defaults[name])
+        if not isinstance(values[name], expected) or isinstance(values[name], bool) and \
+                expected is not bool:
+            raise DigitRecognizerError(
+                f"-p {name} {value}: expected {expected.__name__} like {defaults[name]!r}")
+    return values
 
 
-def export_html(notebooks: list[Path], folder: Path) -> None:
-    """HTML copies of the executed notebooks, readable without Jupyter."""
-    from nbconvert import HTMLExporter
+def write_params(root: Path, values: dict) -> None:
+    path = root / "params.yaml"
+    text = graph.render_params(values)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        fileio.write_text(path, text)
 
-    exporter = HTMLExporter()
-    for path in notebooks:
-        body, _ = exporter.from_filename(str(path))
-        fileio.write_text(folder / f"{path.stem}.html", body)
+
+def selected_stages(only: str) -> list[str]:
+    if not only:
+        return []
+    prefixes = tuple(p.strip() for p in only.split(",") if p.strip())
+    chosen = [name for name in stages.STAGES if name.startswith(prefixes)]
+    if not chosen:
+        raise DigitRecognizerError(f"--only {only}: no stage matches; the stages are "
+                                   + ", ".join(stages.STAGES))
+    return chosen
+
+
+_DVC_LINES = [
+    (re.compile(r"^Running stage '(.+)':$"), "--> {}: running"),
+    (re.compile(r"^Stage '(.+)' didn't change, skipping$"), "--> {}: unchanged, skipped"),
+    (re.compile(r"^Stage '(.+)' is cached - skipping run, checking out outputs$"),
+     "--> {}: restored from DVC's run cache (it ran before with this code, data and parameters)"),
+    (re.compile(r"^Data and pipelines are up to date\.$"), "--> every stage is up to date"),
+]
+_DVC_NOISE = re.compile(r"^(> |Updating lock file|Generating lock file|To track the changes|"
+                        r"\s*git add|To enable auto staging|\s*dvc config core\.autostage|"
+                        r"Use `dvc push`|\s*$)")
+
+
+def translate(line: str) -> str | None:
+    """DVC's progress lines in the run's words; its git and remote hints dropped."""
+    for pattern, template in _DVC_LINES:
+        match = pattern.match(line)
+        if match:
+            return template.format(*match.groups())
+    return None if _DVC_NOISE.match(line) else line
+
+
+def dvc_repro(root: Path, targets: list[str], force: bool, run_id: str) -> int:
+    """Run `dvc repro`, showing its progress; Ctrl-C or SIGTERM stop every process it started."""
+    command = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
+    env = {**os.environ, RUN_ID_ENV: run_id,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True,
+                               bufsize=1, start_new_session=True)
+    try:
+        for line in process.stdout:
+            shown = translate(line.rstrip("\n"))
+            if shown is not None:
+                print(shown, flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        raise
 
 
 def _stop_on_sigterm(signum, frame):
@@ -181,7 +178,6 @@ def _stop_on_sigterm(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    # SIGTERM unwinds like Ctrl-C, so the atomic writes under way discard their temp files.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         args = parse_args(argv)
@@ -190,98 +186,96 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: completed stages are kept; the next run resumes after them",
-              file=sys.stderr)
+        print("\ninterrupted: completed stages are kept; the next run resumes at the "
+              "interrupted one", file=sys.stderr)
         return 130
 
 
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PYTHONHASHSEED", str(args.seed))
-    notebook_dir = find_notebook_dir()
-    outputs = Outputs(Path(args.output_dir).resolve())
+    root = find_root()
+    outputs = Outputs(root / "outputs")
     try:
-        outputs.notebooks.mkdir(parents=True, exist_ok=True)
+        outputs.root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DigitRecognizerError(f"cannot write to {outputs.root}: {exc.strerror}") from None
-    if not os.access(outputs.notebooks, os.W_OK):
+    if not os.access(outputs.root, os.W_OK):
         raise DigitRecognizerError(f"cannot write to {outputs.root}: permission denied")
     for leftover in fileio.remove_partial_files(outputs.root):
         print(f"removed {leftover.relative_to(outputs.root)}, left by an interrupted run")
+    targets = selected_stages(args.only)
+    values = run_parameters(args, graph.default_parameters(root))
+
+    files = sources.resolve(args.source, root / args.data_dir, args.mnist_dir or None)
+    record = sources.describe(files, outputs.resolved_source)
+    changed = sources.write_record(outputs.resolved_source, record)
     run_id = time.strftime("%Y%m%d-%H%M%S")
-    params = notebook_parameters(args, run_id)
-    selected = [n for n in NOTEBOOKS if (notebook_dir / f"{n}.ipynb").is_file()]
-    if args.only:
-        prefixes = tuple(p.strip() for p in args.only.split(",") if p.strip())
-        selected = [n for n in selected if n.startswith(prefixes)]
-    print(f"==> run {run_id}: source={args.source} profile={args.profile} seed={args.seed}")
-    print(f"==> {len(selected)} notebooks from {notebook_dir}, outputs in {outputs.root}")
+    print(f"==> run {run_id}: source {files.source} ({files.description})"
+          + (", new or changed since the last run" if changed else ""))
+    print("==> parameters: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+    write_params(root, values)
     ensure_kernel()
+    outputs.timings.unlink(missing_ok=True)
 
-    import papermill as pm
-
-    code = code_fingerprint()
-    stamps_dir = outputs.root / ".stamps"
-    upstream = ""
-    timings = []
-    for name in selected:
-        source = notebook_dir / f"{name}.ipynb"
-        declared = pm.inspect_notebook(str(source))
-        # run_id changes every run; it must not make a stage look changed.
-        mine = {k: v for k, v in params.items() if k in declared}
-        fingerprint = stage_fingerprint(
-            source, {k: v for k, v in mine.items() if k != "run_id"}, upstream, code
-        )
-        target = outputs.notebooks / f"{name}.ipynb"
-        stamp = stamps_dir / f"{name}.json"
-        upstream = fingerprint
-        if not args.force and target.is_file() and stamp.is_file() and \
-                json.loads(stamp.read_text()).get("fingerprint") == fingerprint:
-            print(f"--> {name}: unchanged since its last complete run, skipped (--force redoes)")
-            timings.append({"notebook": name, "skipped": True})
-            continue
-        print(f"--> {name}")
-        timing = run_notebook(source, target, mine, notebook_dir)
-        timings.append(timing)
-        fileio.write_json(stamp, {"fingerprint": fingerprint, "run_id": run_id})
-        print(f"    {timing['wall_seconds']:.1f} s (kernel start {timing['kernel_start_seconds']}"
-              f" s, imports {timing['imports_seconds']} s, work {timing['work_seconds']} s)")
-
-    fileio.write_json(outputs.root / "timings.json", timings)
-    executed = [outputs.notebooks / f"{n}.ipynb" for n in selected]
-    if not args.no_html:
-        export_html([p for p in executed if p.is_file()], outputs.root / "html")
-    _print_summary(outputs, timings, args.no_html)
+    status = dvc_repro(root, targets, args.force, run_id)
+    if status != 0:
+        raise DigitRecognizerError(
+            "the pipeline stopped (above: the stage and why); fix it and run the same command "
+            "again: finished stages are kept")
+    _print_summary(root, outputs, targets)
     if args.submit:
-        from digit_recognizer import kaggle_io
-
-        message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
-        print("\n==> submitting to Kaggle")
-        result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
-                                  leaderboard=outputs.leaderboard, run_id=run_id)
-        print(result)
+        return _submit(args, outputs, run_id)
     return 0
 
 
-def _print_summary(outputs: Outputs, timings: list[dict], no_html: bool) -> None:
-    ran = [t for t in timings if not t.get("skipped")]
+def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
+    from digit_recognizer import kaggle_io
+
+    message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
+    print("\n==> submitting to Kaggle")
+    result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
+                              leaderboard=outputs.leaderboard, run_id=run_id)
+    print(result)
+    return 0
+
+
+def _timings(outputs: Outputs) -> list[dict]:
+    if not outputs.timings.is_file():
+        return []
+    return [json.loads(line) for line in outputs.timings.read_text().splitlines() if line]
+
+
+def _submission_is_current(root: Path) -> bool:
+    """Whether 07_submit is up to date with the current code, data and parameters."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "07_submit"],
+                            cwd=root, capture_output=True, text=True)
+    return result.returncode == 0 and json.loads(result.stdout or "{}") == {}
+
+
+def _print_summary(root: Path, outputs: Outputs, targets: list[str]) -> None:
+    ran = _timings(outputs)
     if ran:
         print("\nnotebook             wall s  kernel s  imports s  work s")
         for t in ran:
             print(f"{t['notebook']:<20} {t['wall_seconds']:>6}  {t['kernel_start_seconds']:>8}  "
                   f"{t['imports_seconds']:>9}  {t['work_seconds']:>6}")
         print(f"{'total':<20} {sum(t['wall_seconds'] for t in ran):>6.1f}")
-    print(f"\nexecuted notebooks: {outputs.notebooks}")
-    if not no_html:
-        print(f"HTML export:        {outputs.root / 'html'}")
-    if outputs.summary.is_file():
-        summary = json.loads(outputs.summary.read_text())
-        print(f"submission:         {summary['submission']} (stage {summary['stage']}, "
-              f"validation accuracy {summary['val_accuracy']:.4f})")
-        if summary.get("local_score") is not None:
-            print(f"local score:        {summary['local_score']:.5f} (against the answer key)")
-        else:
-            print("local score:        none (no answer key for this source)")
+    print(f"\nexecuted notebooks: {outputs.notebooks.relative_to(root)}")
+    print(f"HTML export:        {(outputs.root / 'html').relative_to(root)}")
+    if not outputs.summary.is_file():
+        return
+    if targets and "07_submit" not in targets and not _submission_is_current(root):
+        print(f"submission:         {outputs.submission.relative_to(root)} is from other "
+              "parameters, code or data (07_submit was not part of this run)")
+        return
+    summary = json.loads(outputs.summary.read_text())
+    print(f"submission:         {summary['submission']} (stage {summary['stage']}, "
+          f"validation accuracy {summary['val_accuracy']:.4f})")
+    if summary.get("local_score") is not None:
+        print(f"local score:        {summary['local_score']:.5f} (against the answer key)")
+    else:
+        print("local score:        none (no answer key for this source)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""The pipeline's stages, declared once.
+
+A *stage* is a notebook with the stages it reads from; a *model* is a network a stage trains,
+with its builder (a function of `models`) and its recipe per profile. The DVC graph
+(`dvc.yaml`), the runner, the benchmark, the tests and the README's tables are derived from
+or checked against these tables. This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from digit_recognizer.errors import DigitRecognizerError
+
+PROFILES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model trains. The reference models use plain Adam at 0.001, as the write-ups do."""
+
+    epochs: int
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "constant"  # or "cosine": linear warm-up then cosine decay to zero
+    label_smoothing: float = 0.0
+    augment: bool = False
+    # XLA doubles the reference CNNs' speed on the CPU but halves the batch-norm CNN's (bench/).
+    jit_compile: bool | str = "auto"
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str  # names its artifacts: models/<name>.keras, metrics/<name>.json, ...
+    title: str
+    builder: str  # a function of digit_recognizer.models
+    recipes: dict[str, Recipe]  # by profile
+    reference: str = ""  # what the reference write-ups report for this model
+
+
+_REFERENCE = {"quick": Recipe(3), "full": Recipe(10)}
+_BATCHNORM = dict(learning_rate=3e-3, schedule="cosine", jit_compile=False)
+_AUGMENTED = dict(_BATCHNORM, label_smoothing=0.1, augment=True)
+
+MODELS = {m.name: m for m in (
+    Model("dense", "dense 784-400-10", "dense", _REFERENCE, "96% (validation)"),
+    Model("simple_cnn", "simple CNN", "simple_cnn", _REFERENCE, "97.24%"),
+    Model("double_cnn", "double-convolution CNN", "double_cnn", _REFERENCE, "98.64%"),
+    Model("batchnorm", "batch norm + cosine schedule", "batchnorm_cnn",
+          {"quick": Recipe(4, **_BATCHNORM), "full": Recipe(10, **_BATCHNORM)}),
+    Model("augmentation", "+ augmentation, label smoothing", "batchnorm_cnn",
+          {"quick": Recipe(5, **_AUGMENTED), "full": Recipe(10, **_AUGMENTED)},
+          "99%+ after 30 epochs"),
+)}
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # the notebook's file name without .ipynb
+    upstream: tuple[str, ...] = ()  # stages whose products it reads
+    models: tuple[str, ...] = ()  # models it trains
+    # Every model of these stages is a candidate of the final choice (07_submit).
+    candidates_from: tuple[str, ...] = field(default=())
+
+
+STAGES = {s.name: s for s in (
+    Stage("01_load"),
+    Stage("02_eda", upstream=("01_load",)),
+    Stage("03_preprocess", upstream=("01_load",)),
+    Stage("04_base_cnn", upstream=("03_preprocess",),
+          models=("dense", "simple_cnn", "double_cnn")),
+    Stage("05_batchnorm", upstream=("03_preprocess",), models=("batchnorm",)),
+    Stage("06_augmentation", upstream=("03_preprocess",), models=("augmentation",)),
+    Stage("07_submit", upstream=("01_load", "03_preprocess", "04_base_cnn", "05_batchnorm",
+                                 "06_augmentation"),
+          candidates_from=("04_base_cnn", "05_batchnorm", "06_augmentation")),
+    Stage("08_own_handwriting", upstream=("07_submit",)),
+)}
+
+
+def stage(name: str) -> Stage:
+    if name not in STAGES:
+        raise DigitRecognizerError(f"unknown stage {name!r}: choose one of {', '.join(STAGES)}")
+    return STAGES[name]
+
+
+def candidates(name: str) -> list[str]:
+    """The models a choosing stage compares: those trained by its `candidates_from` stages."""
+    return [m for s in stage(name).candidates_from for m in STAGES[s].models]
+
+
+def recipe(model: str, profile: str, epochs: int | None = None) -> Recipe:
+    """The recipe of `model` under `profile`; `epochs` overrides the profile's count."""
+    if profile not in PROFILES:
+        raise DigitRecognizerError(f"unknown profile {profile!r}: choose one of "
+                                   + ", ".join(PROFILES))
+    if model not in MODELS:
+        raise DigitRecognizerError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    chosen = MODELS[model].recipes[profile]
+    return replace(chosen, epochs=epochs) if epochs else chosen
