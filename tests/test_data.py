@@ -56,7 +56,7 @@ def test_windows_line_endings_and_bom_load(tmp_path):
 
 
 def test_embedded_sample_is_real_mnist_in_kaggle_format():
-    files = data.resolve_source("sample")
+    files = data.sample_files()
     images, labels = data.read_digits_csv(files.train, labelled=True)
     test, _ = data.read_digits_csv(files.test, labelled=False)
     key = data.read_answer_key(files.answer_key)
@@ -117,56 +117,6 @@ def test_missing_file_and_binary_garbage(tmp_path):
 def test_train_file_given_as_test(train_csv):
     with pytest.raises(DigitRecognizerError, match="looks like a train file"):
         data.read_digits_csv(train_csv, labelled=False)
-
-
-def test_sources(tmp_path, train_csv, test_csv, monkeypatch):
-    with pytest.raises(DigitRecognizerError, match="unknown source 'web'"):
-        data.resolve_source("web", tmp_path)
-    with pytest.raises(DigitRecognizerError, match="put train.csv and test.csv in"):
-        data.resolve_source("local", tmp_path / "empty")
-    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
-    monkeypatch.delenv("KAGGLE_KEY", raising=False)
-    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
-    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    assert data.resolve_source("auto", tmp_path / "empty").source == "sample"
-    raw = tmp_path / "data" / "raw"
-    raw.mkdir(parents=True)
-    train_csv.rename(raw / "train.csv")
-    test_csv.rename(raw / "test.csv")
-    files = data.resolve_source("auto", tmp_path / "data")
-    assert files.source == "local" and files.answer_key is None
-
-
-def _write_idx(path, array: np.ndarray):
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.astype(np.uint8).tobytes())
-
-
-def test_local_competition_from_mnist_idx_files(tmp_path):
-    rng = np.random.default_rng(1)
-    mnist = tmp_path / "mnist"
-    mnist.mkdir()
-    images = rng.integers(0, 256, (70, 28, 28))
-    labels = np.arange(70) % 10
-    _write_idx(mnist / "train-images-idx3-ubyte.gz", images[:60])
-    _write_idx(mnist / "train-labels-idx1-ubyte.gz", labels[:60])
-    _write_idx(mnist / "t10k-images-idx3-ubyte.gz", images[60:])
-    _write_idx(mnist / "t10k-labels-idx1-ubyte.gz", labels[60:])
-    files = data.resolve_source("mnist", tmp_path / "data", mnist)
-    train, train_labels = data.read_digits_csv(files.train, labelled=True)
-    test, _ = data.read_digits_csv(files.test, labelled=False)
-    key = data.read_answer_key(files.answer_key)
-    assert len(train) == 42 and len(test) == 28 and len(key) == 28
-    # Every MNIST image lands in exactly one file, with its own label.
-    all_rows = {img.tobytes(): lab for img, lab in zip(images.astype(np.uint8), labels,
-                                                       strict=True)}
-    for img, lab in [*zip(train, train_labels, strict=True), *zip(test, key, strict=True)]:
-        assert all_rows.pop(img.tobytes()) == lab
-    assert not all_rows
 
 
 def test_mnist_source_errors(tmp_path):

@@ -9,7 +9,7 @@ import sys
 import zipfile
 
 import pytest
-from conftest import ROOT
+from conftest import make_project
 from fake_kaggle import FakeKaggle
 from kaggle_fixtures import SECRET_FORMS, USERNAME, cli_fixture, fake_fixture  # noqa: F401
 
@@ -21,7 +21,7 @@ N_TRAIN, N_TEST = 300, 100
 
 def sample_competition_zip(folder) -> bytes:
     """Kaggle's zip, made of real digits from the embedded sample."""
-    files = data.resolve_source("sample")
+    files = data.sample_files()
     images, labels = data.read_digits_csv(files.train, labelled=True)
     test, _ = data.read_digits_csv(files.test, labelled=False)
     buffer = io.BytesIO()
@@ -44,18 +44,19 @@ def test_run_all_with_kaggle_source_downloads_runs_submits_and_prints_the_score(
         env = {**cli.env, "HTTP_PROXY": server.url, "http_proxy": server.url,
                "HTTPS_PROXY": server.url, "https_proxy": server.url,
                "DIGIT_RECOGNIZER_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
-        out = tmp_path / "outputs"
+        project = make_project(tmp_path / "project")
+        out = project / "outputs"
         result = subprocess.run(
-            ["bash", str(ROOT / "run_all.sh"), "--source", "kaggle", "--submit", "--epochs", "1",
-             "--data-dir", str(tmp_path / "data"), "--output-dir", str(out), "--no-html"],
-            cwd=ROOT, env={**env, "VIRTUAL_ENV": sys.prefix,
+            ["bash", str(project / "run_all.sh"), "--source", "kaggle", "--submit", "--epochs",
+             "1"],
+            cwd=project, env={**env, "VIRTUAL_ENV": sys.prefix,
                            "PATH": f"{sys.prefix}/bin:{env['PATH']}"},
             capture_output=True, text=True, timeout=600,
         )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
-    assert (tmp_path / "data" / "raw" / "train.csv").is_file()
-    assert "source=kaggle" in result.stdout
+    assert (project / "data" / "raw" / "train.csv").is_file()
+    assert "source kaggle" in result.stdout
     assert "submitted" in result.stdout and "public score" in result.stdout
     assert "local score:        none" in result.stdout  # Kaggle keeps the answers
     rpcs = server.rpcs()
