@@ -61,7 +61,8 @@ SCORE_TIMEOUT_S = 300.0
 # Kaggle's clock and ours may differ: a listed submission counts as "ours" (same description
 # and file name) if Kaggle dated it no earlier than this before we first tried to create it.
 CLOCK_SKEW_S = 600.0
-LISTING_PAGE = 50  # submissions listed when looking for ours or filling pending rows
+LISTING_PAGE = 20  # submissions listed when looking for ours or filling pending rows (the
+# kaggle client's default page size)
 DEFAULT_LEADERBOARD = Path("outputs") / "leaderboard.csv"
 EXIT_SCORED, EXIT_REFUSED, EXIT_PENDING, EXIT_SCORING_ERROR = 0, 2, 3, 4
 ROWS_ENV = "DIGIT_RECOGNIZER_KAGGLE_ROWS"
@@ -907,7 +908,7 @@ def _wait_for_score(api, result: SubmitResult, timeout: float, poll: float | Non
     try:
         while True:
             try:
-                listed = _list(api, page_size=20)
+                listed = _list(api)
             except DigitRecognizerError as exc:
                 result.pending_reason = f"asking Kaggle for the score failed: {exc}"
                 return
