@@ -338,6 +338,8 @@ def test_submit_help_documents_the_outcomes(cli, fake):
                             (3, "sent, score not known yet"),
                             (4, "sent, and Kaggle could not score it")):
         assert re.search(rf"^\s+{status}\s+{outcome}", proc.stdout, re.MULTILINE), outcome
+    timeouts = f"default {kaggle_io.CONNECT_TIMEOUT_S:g},{kaggle_io.READ_TIMEOUT_S:g})"
+    assert timeouts in proc.stdout and f"at most {ATTEMPTS} times" in proc.stdout
     assert fake.requests == []
 
 

@@ -733,7 +733,7 @@ def submit(
         raise NotSubmitted(f"nothing was submitted{checked}: {exc}") from exc.__cause__
     else:
         result.sent, result.status = True, "pending"
-        _take(result, response, started)
+        _take(result, response)
         if result.submission_id is None:
             _identify(api, result, started)
     _record(result, run_id)
@@ -850,12 +850,16 @@ def _find(api, message: str, file_name: str | None, since: datetime):
 
 
 def _matches(description, file_name, date, message, want_file, since: datetime) -> bool:
+    """Same description, same file name (when both are known), dated since `since` (less the
+    clock skew allowance)."""
     date = _as_utc(date)
-    return (description or "") == message and (want_file is None or file_name == want_file) \
-        and date is not None and date >= since - timedelta(seconds=CLOCK_SKEW_S)
+    same_file = not want_file or not file_name or \
+        Path(file_name).name.lower() == Path(want_file).name.lower()
+    return (description or "") == message and same_file and date is not None \
+        and date >= since - timedelta(seconds=CLOCK_SKEW_S)
 
 
-def _take(result: SubmitResult, response, started: datetime) -> None:
+def _take(result: SubmitResult, response) -> None:
     """Fill in the id and time from a CreateSubmission response or a listed submission."""
     result.submission_id = int(getattr(response, "ref", 0) or 0) or None
     result.submitted_at = _as_utc(getattr(response, "date", None)) or \
@@ -875,7 +879,7 @@ def _identify(api, result: SubmitResult, started: datetime) -> None:
     if found is None:
         result.pending_reason = reason
     else:
-        _take(result, found, started)
+        _take(result, found)
 
 
 def _apply(result: SubmitResult, sub) -> None:
