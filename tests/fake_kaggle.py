@@ -15,6 +15,10 @@ How the client gets here without patching it: `KAGGLE_API_ENVIRONMENT=LOCALHOST`
 `kaggle` is imported) makes it call `http://localhost/api/v1/<Service>/<Method>`, and `HTTP_PROXY`
 pointing at this server makes those requests arrive here with the full URL in the request line.
 Anything else is answered 404 and recorded in `unexpected`, so tests can assert there was none.
+
+Failures are scripted per request (`fail`: instead of doing it; `fail_after`: after doing it, so
+the submission exists but the client never hears so): an HTTP status, "drop" (close the
+connection with a TCP reset, no answer) or "hang" (accept, never answer, until the server stops).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
+import struct
 import threading
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -33,6 +40,12 @@ COMPETITION = "digit-recognizer"
 RULES_MESSAGE = (
     "You must accept this competition's rules before you'll be able to download files."
 )
+# What Kaggle answers CreateSubmission once the day's submissions are used up.
+DAILY_LIMIT_MESSAGE = (
+    "Submission not allowed:  Your team has used its daily Submission allowance (5) today, "
+    "please try again tomorrow UTC (7.5 hours from now)."
+)
+DROP, HANG = "drop", "hang"
 
 
 def digits_csv(rows: int, labelled: bool) -> bytes:
@@ -106,9 +119,13 @@ class FakeKaggle:
     zip_bytes: bytes = b""
     rules_accepted: bool = True
     exists: bool = True
-    # Status codes to answer (once each, in order) per RPC name ("ListSubmissions"), per
-    # method for the non-RPC requests ("GET" file download, "PUT" upload), or "*" for any.
-    fail: dict[str, list[int]] = field(default_factory=dict)
+    # Failures (once each, in order) per RPC name ("ListSubmissions"), per method for the
+    # non-RPC requests ("GET" file download, "PUT" upload), or "*" for any: an HTTP status,
+    # DROP or HANG. `fail` replaces the request; `fail_after` comes after it was carried out.
+    fail: dict[str, list[int | str]] = field(default_factory=dict)
+    fail_after: dict[str, list[int | str]] = field(default_factory=dict)
+    # CreateSubmission is refused with this message (Kaggle's daily limit), when set.
+    daily_limit: str | None = None
     # ListSubmissions calls before a new submission is scored; None: never scored.
     polls_until_scored: int | None = 1
     score: str = "0.98765"
@@ -123,6 +140,8 @@ class FakeKaggle:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._polls: dict[int, int] = {}
+        self._file_names: dict[str, str] = {}
+        self._release = threading.Event()  # set on stop: hanging requests give up
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -140,6 +159,7 @@ class FakeKaggle:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -169,48 +189,56 @@ class FakeKaggle:
             allowed.add(f"Bearer {self.token}")
         return request.authorization in allowed
 
-    def _next_failure(self, request: Request) -> int | None:
+    @staticmethod
+    def _next(script: dict[str, list[int | str]], request: Request) -> int | str | None:
         for name in (request.rpc or request.method, "*"):
-            queue = self.fail.get(name)
+            queue = script.get(name)
             if queue:
                 return queue.pop(0)
         return None
 
-    def handle(self, request: Request) -> tuple[int, dict, bytes]:
+    def handle(self, request: Request) -> tuple[int, dict, bytes] | str:
+        """The answer (status, headers, body), or DROP / HANG."""
         with self._lock:
             self.requests.append(request)
-            rpc = request.rpc
-            status = self._next_failure(request)
-            if status is not None:
-                return _error(status, {429: "Too many requests", 500: "Internal error",
-                                       502: "Bad gateway", 503: "Service unavailable"}
-                              .get(status, "Failure"))
-            if request.method == "PUT" and request.path.startswith("/upload/"):
-                token = request.path.rsplit("/", 1)[-1]
-                if token not in self.uploads:
-                    return _error(404, "Unknown upload")
-                self.uploads[token] = request.body
-                return 200, {"Content-Type": "application/json"}, b"{}"
-            if request.method == "GET" and request.path == f"/files/{COMPETITION}.zip":
-                return 200, {"Content-Type": "application/zip",
-                             "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, self.zip_bytes
-            if request.method != "POST" or rpc is None:
-                self.unexpected.append(f"{request.method} {request.path}")
-                return _error(404, "Not found")
-            if rpc == "IntrospectToken":
-                token = request.json().get("token")
-                active = bool(self.token) and token == self.token
-                return _json({"active": active, "username": self.username if active else ""})
-            if not self._authorized(request):
-                return _error(401, "Unauthenticated")
-            handler = getattr(self, f"_rpc_{rpc}", None)
-            if handler is None:
-                self.unexpected.append(f"POST {request.path}")
-                return _error(404, "Not found")
-            body = request.json()
-            if body.get("competitionName") != COMPETITION or not self.exists:
-                return _error(404, "Competition not found")
-            return handler(body)
+            failure = self._next(self.fail, request)
+            if failure is not None:
+                return _failure(failure)
+            answer = self._carry_out(request)
+            failure = self._next(self.fail_after, request)
+            return answer if failure is None else _failure(failure)
+
+    def wait_for_stop(self) -> None:
+        self._release.wait()
+
+    def _carry_out(self, request: Request) -> tuple[int, dict, bytes]:
+        rpc = request.rpc
+        if request.method == "PUT" and request.path.startswith("/upload/"):
+            token = request.path.rsplit("/", 1)[-1]
+            if token not in self.uploads:
+                return _error(404, "Unknown upload")
+            self.uploads[token] = request.body
+            return 200, {"Content-Type": "application/json"}, b"{}"
+        if request.method == "GET" and request.path == f"/files/{COMPETITION}.zip":
+            return 200, {"Content-Type": "application/zip",
+                         "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, self.zip_bytes
+        if request.method != "POST" or rpc is None:
+            self.unexpected.append(f"{request.method} {request.path}")
+            return _error(404, "Not found")
+        if rpc == "IntrospectToken":
+            token = request.json().get("token")
+            active = bool(self.token) and token == self.token
+            return _json({"active": active, "username": self.username if active else ""})
+        if not self._authorized(request):
+            return _error(401, "Unauthenticated")
+        handler = getattr(self, f"_rpc_{rpc}", None)
+        if handler is None:
+            self.unexpected.append(f"POST {request.path}")
+            return _error(404, "Not found")
+        body = request.json()
+        if body.get("competitionName") != COMPETITION or not self.exists:
+            return _error(404, "Competition not found")
+        return handler(body)
 
     def _rpc_DownloadDataFiles(self, body: dict):  # noqa: N802 - named after the RPC
         if not self.rules_accepted:
@@ -222,17 +250,21 @@ class FakeKaggle:
             return _error(403, "You must accept this competition's rules before submitting.")
         token = f"blob-{len(self.uploads) + 1}"
         self.uploads[token] = b""
+        self._file_names[token] = body.get("fileName", "")
         return _json({"token": token, "createUrl": f"http://localhost/upload/{token}"})
 
     def _rpc_CreateSubmission(self, body: dict):  # noqa: N802
         token = body.get("blobFileTokens")
         if not self.uploads.get(token):
             return _error(400, "No uploaded file for this token")
+        if self.daily_limit:
+            return _error(400, self.daily_limit)
         ref = 1000 + len(self.submissions) + 1
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         self.submissions.insert(0, {
-            "ref": ref, "date": "2024-01-01T00:00:00.000Z",
+            "ref": ref, "date": now,
             "description": body.get("submissionDescription", ""),
-            "fileName": "submission.csv", "status": "PENDING", "token": token,
+            "fileName": self._file_names.get(token, ""), "status": "PENDING", "token": token,
         })
         self._polls[ref] = 0
         return _json({"message": "Successfully submitted to Digit Recognizer", "ref": ref})
@@ -255,6 +287,14 @@ def _json(data: dict, status: int = 200) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(data).encode()
 
 
+def _failure(failure: int | str) -> tuple[int, dict, bytes] | str:
+    if failure in (DROP, HANG):
+        return failure
+    return _error(failure, {429: "Too many requests", 500: "Internal error",
+                            502: "Bad gateway", 503: "Service unavailable"}
+                  .get(failure, "Failure"))
+
+
 def _error(status: int, message: str) -> tuple[int, dict, bytes]:
     """Kaggle's error shape: JSON {code, message} (kagglesdk raises HTTPError(message))."""
     headers = {"Content-Type": "application/json"}
@@ -272,7 +312,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path  # proxy requests carry the full URL
         request = Request(self.command, path, body, self.headers.get("Authorization"))
-        status, headers, payload = self.server_state.handle(request)
+        answer = self.server_state.handle(request)
+        if answer == HANG:
+            self.server_state.wait_for_stop()
+            answer = DROP
+        if answer == DROP:  # close with a TCP reset and no answer
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        status, headers, payload = answer
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

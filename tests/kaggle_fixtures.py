@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_kaggle import FakeKaggle, competition_zip
+from fake_kaggle import FakeKaggle, competition_zip, submission_csv
 
 N_TRAIN = 60
 N_TEST = 40
@@ -83,10 +83,17 @@ def cli_fixture(fake, tmp_path):
         "DIGIT_RECOGNIZER_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}",
         "DIGIT_RECOGNIZER_KAGGLE_BACKOFF": "0.01",
         "DIGIT_RECOGNIZER_KAGGLE_POLL": "0.02",
+        # Connect, read timeouts: short, so that a test never hangs for long.
+        "DIGIT_RECOGNIZER_KAGGLE_TIMEOUT": "5,10",
     }
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return Runner(env, home, work)
+
+
+def write_submission(path: Path, rows: int = N_TEST, label: int = 7) -> Path:
+    path.write_bytes(submission_csv(rows, label))
+    return path
 
 
 def files_containing(folder: Path, secrets=SECRET_FORMS) -> list[Path]:

@@ -1,4 +1,5 @@
 """The Kaggle half, end to end: the real kaggle client against a fake Kaggle API on 127.0.0.1.
+Downloads, errors and credentials here; submissions in tests/test_kaggle_submit.py.
 
 See tests/fake_kaggle.py for the requests the client makes and tests/kaggle_fixtures.py for how
 the client is pointed at the fake server (no patching of the client).
@@ -12,7 +13,7 @@ import sys
 
 import pandas as pd
 import pytest
-from fake_kaggle import competition_zip, corrupt_member, submission_csv
+from fake_kaggle import HANG, competition_zip, corrupt_member
 from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixtures `cli`, `fake`
     N_TEST,
     N_TRAIN,
@@ -21,6 +22,7 @@ from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixture
     cli_fixture,
     fake_fixture,
     files_containing,
+    write_submission,
 )
 
 from digit_recognizer import kaggle_io
@@ -30,11 +32,6 @@ FILES = ["sample_submission.csv", "test.csv", "train.csv"]
 
 def listing(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def write_submission(path, rows=N_TEST, label=7):
-    path.write_bytes(submission_csv(rows, label))
-    return path
 
 
 # --------------------------------------------------------------------------- download
@@ -112,10 +109,27 @@ def test_persistent_429_or_5xx_fails_after_bounded_retries(cli, fake, status):
     fake.fail = {"DownloadDataFiles": [status] * 20}
     proc = cli("download")
     assert proc.returncode == 2
-    assert f"HTTP {status} {kaggle_io.ATTEMPTS} times" in proc.stderr
-    assert "wait a few minutes" in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("error: could not download the competition files: Kaggle answered "
+                           f"HTTP {status} (")
+    assert f"{kaggle_io.ATTEMPTS} times in a row" in line and "wait a few minutes" in line
     assert fake.rpcs() == ["DownloadDataFiles"] * kaggle_io.ATTEMPTS
     assert listing(cli.work / "data" / "raw") == []
+
+
+@pytest.mark.parametrize("where", ["DownloadDataFiles", "GET"])
+def test_download_from_a_kaggle_that_never_answers_ends_and_writes_nothing(cli, fake, where):
+    fake.fail = {where: [HANG] * 20}  # accepts the connection, never answers
+    proc = cli("download", DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="2,1")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line == (
+        "error: could not download the competition files: Kaggle did not answer within 1 s, "
+        f"{kaggle_io.ATTEMPTS} times in a row; Kaggle may be down: wait a few minutes and run "
+        "again (DIGIT_RECOGNIZER_KAGGLE_TIMEOUT=CONNECT,READ sets the timeouts in seconds)"
+    )
+    assert fake.rpcs().count("DownloadDataFiles") == kaggle_io.ATTEMPTS
+    assert listing(cli.work / "data" / "raw") == []  # no partial zip, no temporary folder
 
 
 # --------------------------------------------------------------------------- errors
@@ -156,98 +170,6 @@ def test_missing_competition_is_reported_as_404(cli, fake):
     proc = cli("download")
     assert proc.returncode == 2
     assert "HTTP 404" in proc.stderr and "digit-recognizer" in proc.stderr
-
-
-# --------------------------------------------------------------------------- submit
-
-
-def test_submit_uploads_polls_the_score_and_records_it(cli, fake, tmp_path):
-    path = write_submission(tmp_path / "submission.csv")
-    proc = cli("submit", path, "-m", "cnn run 7", "--leaderboard", "outputs/leaderboard.csv",
-               "--run-id", "run-7")
-    assert proc.returncode == 0, proc.stderr
-    assert "public score 0.98765" in proc.stdout
-    rpcs = fake.rpcs()
-    assert rpcs[:3] == ["StartSubmissionUpload", "PUT /upload/blob-1", "CreateSubmission"]
-    assert set(rpcs[3:]) == {"ListSubmissions"} and len(rpcs) >= 5  # polled until scored
-    assert fake.uploads["blob-1"] == path.read_bytes()
-    create = next(r for r in fake.requests if r.rpc == "CreateSubmission").json()
-    assert create == {"competitionName": "digit-recognizer", "blobFileTokens": "blob-1",
-                      "submissionDescription": "cnn run 7"}
-    board = pd.read_csv(cli.work / "outputs" / "leaderboard.csv")
-    assert board.loc[0, "stage"] == "kaggle" and board.loc[0, "run_id"] == "run-7"
-    assert board.loc[0, "kaggle_score"] == pytest.approx(0.98765)
-    assert "cnn run 7" in board.loc[0, "note"]
-
-    proc = cli("submissions")
-    assert proc.returncode == 0, proc.stderr
-    assert "1001" in proc.stdout and "0.98765" in proc.stdout and "cnn run 7" in proc.stdout
-
-
-@pytest.mark.parametrize("problem,content,expected", [
-    ("header", "Id,Label\n" + "".join(f"{i},1\n" for i in range(1, N_TEST + 1)), "header"),
-    ("rows", "ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, N_TEST)), "rows"),
-    ("order", "ImageId,Label\n2,1\n1,1\n" + "".join(f"{i},1\n" for i in range(3, N_TEST + 1)),
-     "in order"),
-    ("label", "ImageId,Label\n1,10\n" + "".join(f"{i},1\n" for i in range(2, N_TEST + 1)),
-     "0..9"),
-])
-def test_invalid_submission_sends_no_request_at_all(cli, fake, tmp_path, problem, content,
-                                                    expected):
-    path = tmp_path / "submission.csv"
-    path.write_text(content)
-    proc = cli("submit", path, "--leaderboard", "outputs/leaderboard.csv")
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and expected in proc.stderr
-    assert fake.requests == []  # no upload, not even a sign-in
-    assert not (cli.work / "outputs").exists()
-
-
-def test_dry_run_and_no_credentials_show_what_would_be_sent(cli, fake, tmp_path):
-    path = write_submission(tmp_path / "submission.csv")
-    proc = cli("submit", path, "-m", "try", "--dry-run")
-    assert proc.returncode == 0, proc.stderr
-    assert "would submit" in proc.stdout and f"{N_TEST} rows" in proc.stdout
-    assert "not sent: --dry-run" in proc.stdout
-
-    proc = cli("submit", path, "-m", "try", **cli.without_credentials())
-    assert proc.returncode == 0, proc.stderr
-    assert "not sent: no Kaggle credentials" in proc.stdout and "chmod 600" in proc.stdout
-    assert fake.requests == []
-
-
-def test_score_wait_is_bounded(cli, fake, tmp_path):
-    fake.polls_until_scored = None  # Kaggle never finishes scoring
-    path = write_submission(tmp_path / "submission.csv")
-    proc = cli("submit", path, "--timeout", "0.3", "--leaderboard", "lb.csv", timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    assert "no score after 0.3 s" in proc.stdout
-    assert 2 <= fake.rpcs().count("ListSubmissions") < 100
-    board = pd.read_csv(cli.work / "lb.csv")
-    assert pd.isna(board.loc[0, "kaggle_score"]) and "pending" in board.loc[0, "note"]
-
-
-def test_scoring_error_is_reported(cli, fake, tmp_path):
-    fake.scoring_error = "Submission file has the wrong number of rows"
-    proc = cli("submit", write_submission(tmp_path / "s.csv"), "--leaderboard", "lb.csv")
-    assert proc.returncode == 2
-    assert "could not score" in proc.stderr and "wrong number of rows" in proc.stderr
-    assert "error" in pd.read_csv(cli.work / "lb.csv").loc[0, "note"]
-
-
-def test_failed_upload_is_an_error_not_a_silent_success(cli, fake, tmp_path):
-    fake.fail = {"PUT": [500]}  # the client prints "Could not submit to competition", exit 0
-    proc = cli("submit", write_submission(tmp_path / "s.csv"))
-    assert proc.returncode == 2
-    assert "uploading" in proc.stderr and "nothing was submitted" in proc.stderr
-    assert "CreateSubmission" not in fake.rpcs()
-
-
-def test_submissions_list_retries_then_fails_clearly(cli, fake):
-    fake.fail = {"ListSubmissions": [500] * 10}
-    proc = cli("submissions")
-    assert proc.returncode == 2 and "HTTP 500" in proc.stderr
-    assert fake.rpcs() == ["ListSubmissions"] * kaggle_io.ATTEMPTS
 
 
 # --------------------------------------------------------------------------- credentials, key
