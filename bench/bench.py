@@ -22,7 +22,7 @@ import numpy as np
 
 from digit_recognizer import augment, data, evaluate, fileio, models, preprocess, stages, train
 
-REFERENCE = ("dense", "simple_cnn", "double_cnn")
+REFERENCE = stages.STAGES["04_base_cnn"].models
 KAGGLE_TEST_ROWS = 28_000
 
 

@@ -279,3 +279,10 @@ def test_candidates_of_the_choice_are_the_run_models():
         m for s in ("04_base_cnn", "05_batchnorm", "06_augmentation")
         for m in stages.STAGES[s].models]
     assert set(stages.candidates("07_submit")) == set(stages.MODELS)
+
+
+def test_a_refused_submission_fails_the_run_with_the_submit_status(project):
+    root, env = project
+    result = run_pipeline(root, *FAST, "--submit", env=env)  # the stand-in's file is no CSV
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "nothing was submitted" in result.stderr and "Traceback" not in result.stderr

@@ -234,10 +234,15 @@ def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
 
     message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
     print("\n==> submitting to Kaggle")
-    result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
-                              leaderboard=outputs.leaderboard, run_id=run_id)
+    try:
+        result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
+                                  leaderboard=outputs.leaderboard, run_id=run_id)
+    except kaggle_io.NotSubmitted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return kaggle_io.EXIT_REFUSED
     print(result)
-    return 0
+    # The same exit statuses as `digit-recognizer submit` (see its --help).
+    return result.exit_status
 
 
 def _timings(outputs: Outputs) -> list[dict]:
