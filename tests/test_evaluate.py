@@ -1,0 +1,56 @@
+"""Comparing models: only the run's own candidates, all measured on the run's own split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digit_recognizer import fileio, preprocess
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.evaluate import stage_table
+from digit_recognizer.layout import Outputs
+
+
+def split_with_seed(seed: int) -> preprocess.Split:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
+    labels = np.arange(60) % 10
+    train, val = preprocess.stratified_split(labels, 0.2, seed)
+    x, y = preprocess.normalise(images), preprocess.one_hot(labels)
+    return preprocess.Split(x[train], y[train], x[val], y[val], x[:5])
+
+
+def write_metrics(outputs: Outputs, name: str, split: preprocess.Split) -> None:
+    fileio.write_json(outputs.metrics(name), {
+        "stage": name, "val_accuracy": 0.9, "val_errors": 1, "local_score": None,
+        "train_seconds": 1.0, "epochs": 1, "parameters": 10, "split": split.fingerprint})
+
+
+def test_only_the_named_candidates_are_compared(tmp_path):
+    outputs, split = Outputs(tmp_path), split_with_seed(1)
+    for name in ("dense", "batchnorm", "left_from_an_earlier_run"):
+        write_metrics(outputs, name, split)
+    table = stage_table(outputs, ["dense", "batchnorm"], split)
+    assert list(table["stage"]) == ["dense", "batchnorm"]
+
+
+def test_a_model_measured_on_another_split_is_refused(tmp_path):
+    outputs = Outputs(tmp_path)
+    assert split_with_seed(1).fingerprint != split_with_seed(2).fingerprint
+    write_metrics(outputs, "dense", split_with_seed(1))
+    write_metrics(outputs, "batchnorm", split_with_seed(2))
+    with pytest.raises(DigitRecognizerError, match="batchnorm.json: computed on another "
+                                                   "validation split"):
+        stage_table(outputs, ["dense", "batchnorm"], split_with_seed(1))
+
+
+def test_a_missing_candidate_is_a_clear_error(tmp_path):
+    with pytest.raises(DigitRecognizerError, match="run the stage that trains dense first"):
+        stage_table(Outputs(tmp_path), ["dense"])
+
+
+def test_the_split_survives_saving_exactly(tmp_path):
+    split = split_with_seed(3)
+    again = preprocess.load_split(preprocess.save_split(tmp_path / "split.npz", split))
+    assert again.fingerprint == split.fingerprint
+    np.testing.assert_array_equal(again.x_train, split.x_train)
