@@ -37,9 +37,13 @@ from digit_recognizer.errors import DigitRecognizerError  # noqa: E402
 RAY = str(Path(sys.executable).parent / "ray")
 PORT = 6379  # a network namespace of our own: no one else's port
 ADDRESS = f"127.0.0.1:{PORT}"
-# Notice a dead node within seconds, not the default half minute.
-HEALTH = {"RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "1000",
-          "RAY_health_check_failure_threshold": "3", "RAY_USAGE_STATS_ENABLED": "0"}
+RAY_ENV = {
+    # Notice a dead node within seconds, not the default half minute.
+    "RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "1000",
+    "RAY_health_check_failure_threshold": "3", "RAY_USAGE_STATS_ENABLED": "0",
+    # Loopback only, so no token; and whatever ~/.ray/auth_token holds has no say.
+    "RAY_AUTH_MODE": "disabled",
+}
 
 
 def start_cluster(temp_dir: str, attempts: int = 3) -> int:
@@ -50,8 +54,7 @@ def start_cluster(temp_dir: str, attempts: int = 3) -> int:
         for args in nodes:
             run = subprocess.run([RAY, "start", *args, "--num-cpus=2", "--disable-usage-stats",
                                   "--object-store-memory=200000000"],
-                                 env={**os.environ, **HEALTH}, capture_output=True, text=True,
-                                 timeout=180)
+                                 capture_output=True, text=True, timeout=180)
             if run.returncode:
                 print(f"ray start {args[0]}: attempt {attempt} failed:\n{run.stderr[-2000:]}",
                       file=sys.stderr)
@@ -108,6 +111,7 @@ def kill_when_busy(raylet: psutil.Process, kill_raylet: bool, report: dict) -> t
 def main(split: str, out: str) -> None:
     import ray
 
+    os.environ.update(RAY_ENV)  # for the nodes and this driver alike
     out_dir = Path(out)
     temp_dir = tempfile.mkdtemp(prefix="dr-ray-")  # short: Ray's socket paths must fit 107 bytes
     report: dict = {}

@@ -35,10 +35,13 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
     `on_done(result, done, total)` is called as each member finishes (in finishing order), after
     its files, when `out_dir` is given, are written there (NAME.keras/.npz/.json, atomically).
     `address` (ray only): a cluster's `HOST:PORT`, `auto` for the cluster this machine belongs
-    to, or None for a Ray instance of its own on this machine. `retries` bounds how often a
+    to, or None for $RAY_ADDRESS if set, else a Ray instance on this machine for this run; a
+    connection already made with `ray.init` is used as it is. `retries` bounds how often a
     member whose worker process or node died is started again; an error in the member itself
     (a bad file, a bug) is not retried. Either way a failed member fails the run, naming it.
     """
+    if executor not in EXECUTORS:
+        raise DigitRecognizerError(f"unknown executor {executor!r}: choose local or ray")
     members = list(members)
     names = [m.name for m in members]
     if len(set(names)) != len(names):
@@ -62,10 +65,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
             except Exception as exc:
                 raise _failed(member, exc) from exc
             finish(result)
-    elif executor == "ray":
-        _run_ray(members, split, address, retries, cpus_per_member, gpus_per_member, finish)
     else:
-        raise DigitRecognizerError(f"unknown executor {executor!r}: choose local or ray")
+        _run_ray(members, split, address, retries, cpus_per_member, gpus_per_member, finish)
     by_name = {r.member.name: r for r in done}
     return [by_name[name] for name in names]
 
