@@ -75,3 +75,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
         [sys.executable, "-m", "digit_recognizer.cli", *args],
         capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_split(tmp_path_factory) -> Path:
+    """A saved split of 300 train / 100 validation / 200 test rows of the embedded sample."""
+    from member_support import tiny_split as make
+
+    return make(tmp_path_factory.mktemp("split") / "split.npz")
+
+
+@pytest.fixture(scope="session")
+def tiny_local_results(tiny_split):
+    """The tiny members trained by the local executor, once for all tests."""
+    from member_support import TINY_MEMBERS
+
+    from digit_recognizer import executors
+
+    return executors.run_members(TINY_MEMBERS, tiny_split)

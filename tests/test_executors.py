@@ -1,0 +1,59 @@
+"""Executors: `local` trains members here one by one; `ray` (tests/test_ray.py) on a cluster."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from member_support import TINY_MEMBERS, same_predictions
+
+from digit_recognizer import executors, fileio
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.members import average
+
+
+def test_unknown_executor_and_duplicate_names_are_refused(tiny_split):
+    with pytest.raises(DigitRecognizerError, match="unknown executor 'dask'"):
+        executors.run_members(TINY_MEMBERS, tiny_split, "dask")
+    with pytest.raises(DigitRecognizerError, match="member names must be unique"):
+        executors.run_members(TINY_MEMBERS[:1] * 2, tiny_split)
+
+
+def test_ray_executor_without_ray_says_how_to_install_it(tiny_split, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(DigitRecognizerError, match=r"pip install 'digit-recognizer\[ray\]'"):
+        executors.run_members(TINY_MEMBERS, tiny_split, "ray")
+
+
+@pytest.mark.slow
+def test_local_results_in_members_order_with_progress(tiny_split, tiny_local_results, tmp_path):
+    """The members in the other order give the same members' predictions, and progress shows."""
+    seen = []
+    results = executors.run_members(
+        TINY_MEMBERS[::-1], tiny_split, out_dir=tmp_path,
+        on_done=lambda result, done, total: seen.append((result.member.name, done, total)))
+    assert seen == [("simple_cnn_seed2", 1, 2), ("dense_seed1", 2, 2)]
+    assert same_predictions(results[::-1], tiny_local_results)
+    assert np.array_equal(average(results)[1], average(tiny_local_results)[1])
+    assert len(list(tmp_path.glob("*.npz"))) == 2 and len(list(tmp_path.iterdir())) == 6
+    line = executors.describe(results[0], 1, 2)
+    assert line.startswith("[1/2] simple_cnn_seed2: validation accuracy 0.")
+
+
+def test_a_failing_member_fails_the_run_naming_it(tiny_split, tiny_local_results, tmp_path,
+                                                  monkeypatch):
+    done = {TINY_MEMBERS[0].name: tiny_local_results[0]}
+
+    def train_member(member, split):
+        if member.name in done:
+            return done[member.name]
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(executors, "train_member", train_member)
+    with pytest.raises(DigitRecognizerError,
+                       match=r"member simple_cnn_seed2 \(simple_cnn, seed 2\) failed: "
+                             r"MemoryError: out of memory"):
+        executors.run_members(TINY_MEMBERS, tiny_split, out_dir=tmp_path)
+    assert sorted(p.stem for p in tmp_path.iterdir()) == ["dense_seed1"] * 3  # whole files only
+    assert not fileio.remove_partial_files(tmp_path)

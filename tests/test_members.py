@@ -1,0 +1,67 @@
+"""One member as an independent job: a plain description in, probabilities and a model out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from digit_recognizer import fileio, members
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.members import Member
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"stage": "resnet"}, "unknown stage 'resnet'"),
+    ({"profile": "huge"}, "unknown profile 'huge'"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"name": "../up"}, "use a plain file name"),
+])
+def test_a_bad_description_fails_at_once(kwargs, message):
+    with pytest.raises(DigitRecognizerError, match=message):
+        Member(**{"name": "m", "stage": "dense", "seed": 0, **kwargs})
+
+
+def test_make_members_every_stage_with_every_seed():
+    made = members.make_members(["dense", "batchnorm"], range(2), profile="full", epochs=30)
+    assert [m.name for m in made] == ["dense_seed0", "dense_seed1", "batchnorm_seed0",
+                                      "batchnorm_seed1"]
+    assert made[3] == Member("batchnorm_seed1", "batchnorm", 1, "full", 30)
+
+
+@pytest.mark.slow
+def test_same_member_same_probabilities_and_a_working_model(tiny_split, tiny_local_results):
+    first = tiny_local_results[0]
+    again = members.train_member(first.member, tiny_split)  # after another member trained
+    assert np.array_equal(again.val_probs, first.val_probs)
+    assert np.array_equal(again.test_probs, first.test_probs)
+    assert first.val_probs.shape == (100, 10) and first.test_probs.shape == (200, 10)
+    m = first.metrics
+    assert m["name"] == "dense_seed1" and m["stage"] == "dense" and m["seed"] == 1
+    assert m["epochs"] == 1 and m["parameters"] == 784 * 400 + 400 + 400 * 10 + 10
+    assert m["val_errors"] == round((1 - m["val_accuracy"]) * 100)
+    assert 0 <= m["local_score"] <= 1 and m["val_accuracy"] > 0.5  # far better than chance
+    model = first.load_model()
+    assert np.array_equal(model.predict(np.load(tiny_split)["x_val"], verbose=0),
+                          first.val_probs)
+
+
+@pytest.mark.slow
+def test_save_writes_whole_files_or_nothing(tmp_path, tiny_local_results, monkeypatch):
+    result = tiny_local_results[1]
+    paths = result.save(tmp_path / "ok")
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == [
+        "simple_cnn_seed2.json", "simple_cnn_seed2.keras", "simple_cnn_seed2.npz"]
+    assert json.loads(paths["metrics"].read_text())["name"] == "simple_cnn_seed2"
+    assert np.array_equal(np.load(paths["probabilities"])["test"], result.test_probs)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(members.np, "savez", disk_full)
+    with pytest.raises(OSError):
+        result.save(tmp_path / "full")
+    left = sorted(p.name for p in (tmp_path / "full").iterdir())
+    assert left == ["simple_cnn_seed2.keras"]  # written whole before the failure
+    assert not fileio.remove_partial_files(tmp_path)
