@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from digit_recognizer import fileio, members
+from digit_recognizer import fileio, members, preprocess
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.members import Member
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"stage": "resnet"}, "unknown stage 'resnet'"),
+    ({"stage": "resnet"}, "unknown model 'resnet'"),
     ({"profile": "huge"}, "unknown profile 'huge'"),
     ({"seed": -1}, "seed must be an integer >= 0"),
     ({"name": "../up"}, "use a plain file name"),
@@ -43,7 +43,7 @@ def test_same_member_same_probabilities_and_a_working_model(tiny_split, tiny_loc
     assert m["val_errors"] == round((1 - m["val_accuracy"]) * 100)
     assert 0 <= m["local_score"] <= 1 and m["val_accuracy"] > 0.5  # far better than chance
     model = first.load_model()
-    assert np.array_equal(model.predict(np.load(tiny_split)["x_val"], verbose=0),
+    assert np.array_equal(model.predict(preprocess.load_split(tiny_split).x_val, verbose=0),
                           first.val_probs)
 
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import fileio, train
+from digit_recognizer import fileio, stages, train
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.preprocess import Split
 
 
 @dataclass(frozen=True)
 class Member:
-    """What to train: a stage's network and recipe (train.STAGES), a seed and a profile."""
+    """What to train: a model of the registry (`stages.MODELS`), a seed and a profile."""
 
     name: str
     stage: str
@@ -33,15 +33,15 @@ class Member:
             raise DigitRecognizerError(f"member name {self.name!r}: use a plain file name")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise DigitRecognizerError(f"member {self.name}: seed must be an integer >= 0")
-        train.recipe(self.stage, self.profile, self.epochs)  # unknown stage or profile: fail now
+        stages.recipe(self.stage, self.profile, self.epochs)  # unknown model or profile: fail now
 
 
-def make_members(stages: list[str] | str, seeds: list[int] | range, profile: str = "quick",
+def make_members(models: list[str] | str, seeds: list[int] | range, profile: str = "quick",
                  epochs: int | None = None) -> list[Member]:
-    """Every stage with every seed, named `STAGE_seedN`: an ensemble or a spread experiment."""
-    stages = [stages] if isinstance(stages, str) else list(stages)
-    return [Member(f"{stage}_seed{seed}", stage, seed, profile, epochs)
-            for stage in stages for seed in seeds]
+    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment."""
+    models = [models] if isinstance(models, str) else list(models)
+    return [Member(f"{model}_seed{seed}", model, seed, profile, epochs)
+            for model in models for seed in seeds]
 
 
 @dataclass
@@ -85,8 +85,13 @@ def train_member(member: Member, split: Split | str | os.PathLike,
     if not isinstance(split, Split):
         split = preprocess.load_split(split)
     model = models.build(member.stage, member.seed)
+    augmenter = None
+    if stages.recipe(member.stage, member.profile).augment:
+        from digit_recognizer import augment
+
+        augmenter = augment.augmenter()
     result = train.fit(model, split, member.stage, member.profile, member.seed, member.epochs,
-                       verbose=verbose)
+                       verbose=verbose, augmenter=augmenter)
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
     val_pred = val_probs.argmax(axis=1)
