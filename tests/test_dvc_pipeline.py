@@ -108,7 +108,7 @@ def after(*names: str) -> set[str]:
     found = set(names)
     while True:
         more = {s.name for s in stages.STAGES.values() if found & set(s.upstream)}
-        more |= {"08_own_handwriting"} if "07_submit" in found else set()
+        more |= {"09_own_handwriting"} if "08_submit" in found else set()
         if more <= found:
             return found
         found |= more
@@ -130,21 +130,35 @@ def test_markdown_edit_reruns_only_that_notebook(project):
     assert ran(run_pipeline(root, *FAST, env=env)) == {"02_eda"}
 
 
-def test_module_of_one_stage_reruns_it_and_its_descendants(project):
+def module_users(root, module: str) -> list[str]:
+    return [name for name, entry in yaml.safe_load((root / "dvc.yaml").read_text())[
+        "stages"].items() if f"src/digit_recognizer/{module}.py" in entry["deps"]]
+
+
+@pytest.mark.parametrize("module, users", [
+    ("augment", ["06_augmentation", "07_ensemble"]),  # the full seed ensemble augments too
+    ("executors", ["07_ensemble"]),
+])
+def test_module_edit_reruns_its_stages_and_their_descendants(project, module, users):
     root, env = project
-    users = [name for name, entry in yaml.safe_load((root / "dvc.yaml").read_text())[
-        "stages"].items() if "src/digit_recognizer/augment.py" in entry["deps"]]
-    assert users == ["06_augmentation"]
-    with open(root / "src" / "digit_recognizer" / "augment.py", "a") as module:
-        module.write("\n# an edit\n")
-    assert ran(run_pipeline(root, *FAST, env=env)) == {"06_augmentation", "07_submit",
-                                                       "08_own_handwriting"}
+    assert module_users(root, module) == users
+    with open(root / "src" / "digit_recognizer" / f"{module}.py", "a") as source:
+        source.write("\n# an edit\n")
+    assert ran(run_pipeline(root, *FAST, env=env)) == after(*users)
+
+
+def test_command_line_code_is_no_dependency(project):
+    root, env = project
+    assert module_users(root, "cli") == [] and module_users(root, "pipeline") == []
+    with open(root / "src" / "digit_recognizer" / "cli.py", "a") as source:
+        source.write("\n# a help string changed\n")
+    assert ran(run_pipeline(root, *FAST, env=env)) == set()
 
 
 @pytest.mark.parametrize("parameter, value, first", [
-    ("ensemble_size", "2", "07_submit"),
+    ("ensemble_size", "2", "08_submit"),
     ("val_fraction", "0.2", "03_preprocess"),
-    ("images", "'x.png'", "08_own_handwriting"),
+    ("images", "'x.png'", "09_own_handwriting"),
 ])
 def test_changed_parameter_reruns_the_stages_that_declare_it(project, parameter, value, first):
     root, env = project
@@ -154,6 +168,12 @@ def test_changed_parameter_reruns_the_stages_that_declare_it(project, parameter,
 def test_seed_changes_the_split_and_everything_after_it(project):
     root, env = project
     assert ran(run_pipeline(root, *FAST, "--seed", "7", env=env)) == after("03_preprocess")
+
+
+def test_where_members_train_is_no_parameter(project):
+    root, env = project
+    result = run_pipeline(root, *FAST, "--workers", "ray", "--only", "01", env=env)
+    assert ran(result) == set()
 
 
 def test_switching_back_restores_from_the_run_cache(project):
@@ -216,7 +236,7 @@ def test_only_runs_the_stage_and_says_when_the_submission_is_stale(project):
     root, env = project
     result = run_pipeline(root, *FAST, "--seed", "9", "--only", "03", env=env)
     assert ran(result) == {"03_preprocess"}
-    assert "07_submit was not part of this run" in result.stdout
+    assert "08_submit was not part of this run" in result.stdout
 
 
 def test_unknown_parameter_lists_the_parameters(project):
@@ -275,10 +295,10 @@ def test_committed_graph_and_params_are_derived_from_the_registry():
 
 
 def test_candidates_of_the_choice_are_the_run_models():
-    assert stages.candidates("07_submit") == [
+    assert stages.candidates("08_submit")[:5] == [
         m for s in ("04_base_cnn", "05_batchnorm", "06_augmentation")
         for m in stages.STAGES[s].models]
-    assert set(stages.candidates("07_submit")) == set(stages.MODELS)
+    assert set(stages.candidates("08_submit")) == set(stages.MODELS) | set(stages.ENSEMBLES)
 
 
 def test_a_refused_submission_fails_the_run_with_the_submit_status(project):

@@ -21,6 +21,7 @@ def combine(table: pd.DataFrame, split: Split, outputs: Outputs, size: int = 3) 
                                         outputs.ensemble / "submission.csv")
     metrics.update({
         "members": members,
+        "split": split.fingerprint,
         "train_seconds": float(chosen["train_seconds"].sum()),
         "epochs": int(chosen["epochs"].sum()),
         "parameters": int(chosen["parameters"].sum()),
@@ -29,3 +30,4 @@ def combine(table: pd.DataFrame, split: Split, outputs: Outputs, size: int = 3) 
         np.savez(tmp, val=val, test=test)
     fileio.write_json(outputs.ensemble / "metrics.json", metrics)
     return metrics
+

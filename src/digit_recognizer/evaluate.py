@@ -127,5 +127,5 @@ def stage_table(outputs: Outputs, models: list[str], split: Split | None = None)
 
 def table_of(rows: list[dict]) -> pd.DataFrame:
     columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
-               "parameters"]
+               "parameters", "members"]
     return pd.DataFrame(rows).reindex(columns=columns)

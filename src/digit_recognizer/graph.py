@@ -21,8 +21,10 @@ from digit_recognizer.stages import STAGES
 
 PACKAGE = "digit_recognizer"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Filled in by the runner for every run, never read from params.yaml.
-RUNNER_PARAMETERS = ("output_dir", "run_id", "source_record", "candidates")
+# Filled in by the runner for every run, never read from params.yaml. Where members train
+# (`workers`, `ray_address`) does not change what they compute, so it is no DVC parameter.
+RUNNER_PARAMETERS = ("output_dir", "run_id", "source_record", "candidates", "workers",
+                     "ray_address")
 HEADER = "# Generated from src/digit_recognizer/stages.py by `python -m digit_recognizer.graph`.\n"
 PARAMS_HEADER = ("# The run's parameters. ./run_all.sh writes its options here (-p NAME VALUE for\n"
                  "# any of them) and `dvc repro` reruns the stages that declare a changed one.\n")

@@ -61,7 +61,11 @@ class Outputs:
     def stage_submission(self, name: str) -> Path:
         return self.root / "submissions" / f"{name}.csv"
 
-    # Written by 07_submit: the ensemble's metrics, probabilities and submission, when it made one.
+    # Written by 07_ensemble: each member's model, probabilities and metrics.
+    def members(self, ensemble: str) -> Path:
+        return self.root / "members" / ensemble
+
+    # Written by 08_submit: the ensemble's metrics, probabilities and submission, when it made one.
     @property
     def ensemble(self) -> Path:
         return self.root / "ensemble"
@@ -104,8 +108,8 @@ class Outputs:
         return self.root / "html" / f"{stage}.html"
 
 
-_FIGURE_OWNERS = {"02_eda": "eda", "03_preprocess": "preprocess", "07_submit": "submit",
-                  "08_own_handwriting": "own_handwriting"}
+_FIGURE_OWNERS = {"02_eda": "eda", "03_preprocess": "preprocess", "08_submit": "submit",
+                  "09_own_handwriting": "own_handwriting"}
 
 
 def model_products(outputs: Outputs, name: str) -> list[Path]:
@@ -119,14 +123,18 @@ def stage_products(outputs: Outputs, stage: str) -> list[Path]:
         return [outputs.data]
     if stage == "03_preprocess":
         return [outputs.split]
-    if stage == "07_submit":
+    if stage == "08_submit":
         return [outputs.submission, outputs.best_model, outputs.summary, outputs.ensemble]
-    return [p for model in STAGES[stage].models for p in model_products(outputs, model)]
+    ensembles = [p for name in STAGES[stage].ensembles for p in (
+        outputs.metrics(name), outputs.probabilities(name), outputs.stage_submission(name),
+        outputs.members(name))]
+    return [p for model in STAGES[stage].models for p in model_products(outputs, model)] + \
+        ensembles
 
 
 def stage_inputs(outputs: Outputs, stage: str) -> list[Path]:
-    """What a stage reads of earlier stages: their products (08 reads only the best model)."""
-    if stage == "08_own_handwriting":
+    """What a stage reads of earlier stages: their products (09 reads only the best model)."""
+    if stage == "09_own_handwriting":
         return [outputs.best_model]
     return [p for up in STAGES[stage].upstream for p in stage_products(outputs, up)]
 

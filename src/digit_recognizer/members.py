@@ -15,6 +15,7 @@ import numpy as np
 
 from digit_recognizer import fileio, stages, train
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.layout import Outputs
 from digit_recognizer.preprocess import Split
 
 
@@ -119,3 +120,22 @@ def average(results: list[MemberResult]) -> tuple[np.ndarray, np.ndarray]:
     """The ensemble of `results`: their mean validation and test probabilities."""
     return (np.mean([r.val_probs for r in results], axis=0),
             np.mean([r.test_probs for r in results], axis=0))
+
+
+def save_average(name: str, results: list[MemberResult], split: Split, outputs: Outputs) -> dict:
+    """Score the members' average as the candidate `name`; save its metrics and probabilities."""
+    from digit_recognizer import evaluate
+
+    val, test = average(results)
+    metrics = evaluate.score_and_submit(name, val, test, split, outputs.stage_submission(name))
+    metrics.update({
+        "members": [r.member.name for r in results],
+        "train_seconds": float(sum(r.metrics["train_seconds"] for r in results)),
+        "epochs": int(sum(r.metrics["epochs"] for r in results)),
+        "parameters": int(sum(r.metrics["parameters"] for r in results)),
+        "split": split.fingerprint,
+    })
+    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
+        np.savez(tmp, val=val, test=test)
+    fileio.write_json(outputs.metrics(name), metrics)
+    return metrics

@@ -23,7 +23,7 @@ from pathlib import Path
 from digit_recognizer import fileio, graph, sources, stages
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.stage_runner import KERNEL_NAME, RUN_ID_ENV
+from digit_recognizer.stage_runner import KERNEL_NAME, RAY_ADDRESS_ENV, RUN_ID_ENV, WORKERS_ENV
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Options that are shorthands for parameters of params.yaml.
@@ -67,9 +67,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--limit-train", type=int, default=0, help="use only N training rows")
     p.add_argument("--limit-test", type=int, default=0, help="use only N test rows")
     p.add_argument("--only", default="",
-                   help="comma-separated stage prefixes, e.g. 05 or 02,07 (their upstream "
+                   help="comma-separated stage prefixes, e.g. 05 or 02,08 (their upstream "
                         "stages run too when out of date)")
     p.add_argument("--force", action="store_true", help="rerun every stage")
+    p.add_argument("--workers", default="local", choices=("local", "ray"),
+                   help="where the ensemble's members train: here, one after another (local), "
+                        "or as tasks of a Ray cluster (ray; pip install digit-recognizer[ray])")
+    p.add_argument("--ray-address", default="",
+                   help="with --workers ray: the cluster's HOST:PORT, or auto for the cluster "
+                        "this machine belongs to (default: a Ray instance for this run)")
     p.add_argument("--submit", action="store_true", help="submit the result to Kaggle")
     p.add_argument("--dry-run", action="store_true", help="with --submit: show, do not send")
     p.add_argument("--message", default="", help="Kaggle submission message")
@@ -82,6 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     f"got {getattr(args, name)}")
     if args.mnist_dir and not Path(args.mnist_dir).is_dir():
         p.error(f"--mnist-dir {args.mnist_dir}: no such directory")
+    if args.ray_address and args.workers != "ray":
+        p.error("--ray-address needs --workers ray")
     if args.source == "mnist" and not args.mnist_dir:
         p.error("--source mnist needs --mnist-dir DIR (the four MNIST *-ubyte.gz files)")
     return args
@@ -218,6 +226,7 @@ def _run(args: argparse.Namespace) -> int:
     ensure_kernel()
     outputs.timings.unlink(missing_ok=True)
 
+    os.environ[WORKERS_ENV], os.environ[RAY_ADDRESS_ENV] = args.workers, args.ray_address
     status = dvc_repro(root, targets, args.force, run_id)
     if status != 0:
         raise DigitRecognizerError(
@@ -252,8 +261,8 @@ def _timings(outputs: Outputs) -> list[dict]:
 
 
 def _submission_is_current(root: Path) -> bool:
-    """Whether 07_submit is up to date with the current code, data and parameters."""
-    result = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "07_submit"],
+    """Whether 08_submit is up to date with the current code, data and parameters."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "08_submit"],
                             cwd=root, capture_output=True, text=True)
     return result.returncode == 0 and json.loads(result.stdout or "{}") == {}
 
@@ -270,9 +279,9 @@ def _print_summary(root: Path, outputs: Outputs, targets: list[str]) -> None:
     print(f"HTML export:        {(outputs.root / 'html').relative_to(root)}")
     if not outputs.summary.is_file():
         return
-    if targets and "07_submit" not in targets and not _submission_is_current(root):
+    if targets and "08_submit" not in targets and not _submission_is_current(root):
         print(f"submission:         {outputs.submission.relative_to(root)} is from other "
-              "parameters, code or data (07_submit was not part of this run)")
+              "parameters, code or data (08_submit was not part of this run)")
         return
     summary = json.loads(outputs.summary.read_text())
     print(f"submission:         {summary['submission']} (stage {summary['stage']}, "

@@ -83,7 +83,7 @@ def load_model(path: str | os.PathLike | None = None):
     if not path.is_file():
         if path.name == DEFAULT_MODEL.name:
             raise DigitRecognizerError(
-                f"no trained model at {path}: run ./run_all.sh first (its 07_submit notebook "
+                f"no trained model at {path}: run ./run_all.sh first (its 08_submit notebook "
                 "saves the best model there), or pass --model PATH to a .keras file"
             )
         raise DigitRecognizerError(f"{path}: model file not found")

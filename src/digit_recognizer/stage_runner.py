@@ -23,6 +23,8 @@ from digit_recognizer.layout import Outputs
 
 KERNEL_NAME = "digit-recognizer"
 RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"
+WORKERS_ENV = "DIGIT_RECOGNIZER_WORKERS"
+RAY_ADDRESS_ENV = "DIGIT_RECOGNIZER_RAY_ADDRESS"
 
 
 def read_params(root: Path) -> dict:
@@ -43,7 +45,9 @@ def runner_values(root: Path, name: str, outputs: Outputs) -> dict:
 
     values = {"output_dir": relative(outputs.root),
               "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S"),
-              "candidates": stages.candidates(name)}
+              "candidates": stages.candidates(name),
+              "workers": os.environ.get(WORKERS_ENV) or "local",
+              "ray_address": os.environ.get(RAY_ADDRESS_ENV, "")}
     if outputs.resolved_source.is_file():
         values["source_record"] = relative(outputs.resolved_source)
     return values

@@ -55,11 +55,27 @@ MODELS = {m.name: m for m in (
 
 
 @dataclass(frozen=True)
+class SeedEnsemble:
+    """One recipe trained from several seeds, averaged: each member an independent job."""
+
+    name: str
+    model: dict[str, str]  # by profile
+    seeds: dict[str, int]  # by profile
+
+
+ENSEMBLES = {e.name: e for e in (
+    SeedEnsemble("seed_ensemble", {"quick": "simple_cnn", "full": "augmentation"},
+                 {"quick": 2, "full": 3}),
+)}
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str  # the notebook's file name without .ipynb
     upstream: tuple[str, ...] = ()  # stages whose products it reads
     models: tuple[str, ...] = ()  # models it trains
-    # Every model of these stages is a candidate of the final choice (07_submit).
+    ensembles: tuple[str, ...] = ()  # seed ensembles it trains
+    # Every model and ensemble of these stages is a candidate of the final choice (08_submit).
     candidates_from: tuple[str, ...] = field(default=())
 
 
@@ -71,10 +87,11 @@ STAGES = {s.name: s for s in (
           models=("dense", "simple_cnn", "double_cnn")),
     Stage("05_batchnorm", upstream=("03_preprocess",), models=("batchnorm",)),
     Stage("06_augmentation", upstream=("03_preprocess",), models=("augmentation",)),
-    Stage("07_submit", upstream=("01_load", "03_preprocess", "04_base_cnn", "05_batchnorm",
-                                 "06_augmentation"),
-          candidates_from=("04_base_cnn", "05_batchnorm", "06_augmentation")),
-    Stage("08_own_handwriting", upstream=("07_submit",)),
+    Stage("07_ensemble", upstream=("03_preprocess",), ensembles=("seed_ensemble",)),
+    Stage("08_submit", upstream=("01_load", "03_preprocess", "04_base_cnn", "05_batchnorm",
+                                 "06_augmentation", "07_ensemble"),
+          candidates_from=("04_base_cnn", "05_batchnorm", "06_augmentation", "07_ensemble")),
+    Stage("09_own_handwriting", upstream=("08_submit",)),
 )}
 
 
@@ -85,8 +102,17 @@ def stage(name: str) -> Stage:
 
 
 def candidates(name: str) -> list[str]:
-    """The models a choosing stage compares: those trained by its `candidates_from` stages."""
-    return [m for s in stage(name).candidates_from for m in STAGES[s].models]
+    """What a choosing stage compares: the models and ensembles of its `candidates_from`."""
+    return [m for s in stage(name).candidates_from
+            for m in (*STAGES[s].models, *STAGES[s].ensembles)]
+
+
+def seed_ensemble(name: str, profile: str, seeds: int = 0) -> tuple[str, int]:
+    """The model and the number of seeds of an ensemble under `profile` (`seeds` overrides)."""
+    recipe(ENSEMBLES[name].model[profile], profile)  # an unknown profile fails here
+    if seeds < 0:
+        raise DigitRecognizerError(f"ensemble_seeds must be >= 0, got {seeds}")
+    return ENSEMBLES[name].model[profile], seeds or ENSEMBLES[name].seeds[profile]
 
 
 def recipe(model: str, profile: str, epochs: int | None = None) -> Recipe:
