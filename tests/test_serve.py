@@ -299,6 +299,7 @@ def test_a_drawn_number_is_split_and_the_page_is_saved(page, sample):
     assert _reading(page) == "4096"
     assert page.locator("#reading .dr-digit img").count() == 4
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(1000)  # the page fades the new reading in
     page.screenshot(path=str(SCREENSHOT))
     print(f"screenshot: {SCREENSHOT}")
     with Image.open(SCREENSHOT) as shot:

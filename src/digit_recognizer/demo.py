@@ -52,13 +52,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 CSS = """
 #reading .dr-number { font-size: 3rem; font-weight: 700; letter-spacing: 0.08em; line-height: 1.1; }
 #reading .dr-caption { color: var(--body-text-color-subdued); margin: 0.2rem 0 0.8rem; }
-#reading .dr-digits { display: flex; flex-wrap: wrap; gap: 0.8rem; }
+#reading .dr-digits { display: flex; flex-wrap: wrap; gap: 0.6rem; }
 #reading .dr-digit { margin: 0; padding: 0.5rem; border: 1px solid var(--border-color-primary);
-  border-radius: 8px; display: flex; gap: 0.6rem; align-items: center; }
+  border-radius: 8px; display: flex; flex-direction: column; gap: 0.5rem; align-items: center; }
 #reading .dr-digit img { image-rendering: pixelated; width: 84px; height: 84px;
   background: black; border-radius: 4px; }
-#reading .dr-bars { display: grid; grid-template-columns: 1.2em 90px 3.2em; gap: 0.25rem 0.4rem;
-  align-items: center; font-variant-numeric: tabular-nums; font-size: 0.9rem; }
+#reading .dr-bars { display: grid; grid-template-columns: 0.8em 52px 2.6em; gap: 0.2rem 0.3rem;
+  align-items: center; font-variant-numeric: tabular-nums; font-size: 0.85rem; }
 #reading .dr-track { height: 0.8rem; background: var(--background-fill-secondary);
   border-radius: 3px; overflow: hidden; }
 #reading .dr-fill { display: block; height: 100%; background: #2563eb; }
@@ -234,8 +234,9 @@ def reading_html(reading: predict.Reading, seconds: float | None = None) -> str:
         )
     n = len(reading.digits)
     timing = f" in {1000 * seconds:.0f} ms" if seconds is not None else ""
-    caption = (f"{n} digit{'s' if n > 1 else ''} read{timing}. Below, left to right: each "
-               "28x28 input the model saw and its three most likely digits.")
+    caption = (f"{n} digit{'s' if n > 1 else ''} read{timing}. Below, left to right: the "
+               f"28x28 input{'s' if n > 1 else ''} the model saw, and its three most likely "
+               "digits.")
     return (f'<div class="dr-result"><div class="dr-number" data-testid="reading-number">'
             f"{html.escape(reading.number)}</div>"
             f'<p class="dr-caption">{caption}</p>'
