@@ -327,6 +327,12 @@ def test_bad_input_is_answered_in_the_page_and_the_server_goes_on(page, server, 
     for path, message in ((notes, "notes.png: not an image"),
                           (bomb, "huge.png: image is too large to decode safely")):
         assert _reading(page, lambda path=path: _upload(page, path)).startswith(message)
+    # A file over the upload limit is refused by Gradio before it is sent, with its message.
+    heavy = tmp_path / "heavy.png"
+    with open(heavy, "wb") as out:
+        out.truncate(21 * 2**20)
+    _upload(page, heavy)
+    page.get_by_text("exceed the maximum allowed size").wait_for()
     page.get_by_role("tab", name="Draw").click()
     page.click("#clear")
     page.wait_for_selector("#reading .dr-hint")
