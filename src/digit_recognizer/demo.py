@@ -254,7 +254,8 @@ def build_app(reader: Reader):
     """The Gradio Blocks page for a Reader (not launched)."""
     import gradio as gr
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    # Gradio keeps each upload in its cache folder: every 10 minutes, those over an hour old go.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=0, min_width=CANVAS_BOX[0] + 24):
