@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -23,42 +22,6 @@ def sample_test():
     folder = data.sample_dir()
     test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
     return test, data.read_answer_key(folder / "answer_key.csv.gz")
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    """A small CNN trained on the embedded sample's 8,000 training rows (about 30 s on 2 cores).
-
-    Light augmentation (rotations, shifts, zoom) as any real model of handwriting has; the
-    pipeline's own models are better, this one only has to be good enough to test with.
-    """
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(0)
-    x, y = data.read_digits_csv(data.sample_dir() / "train.csv.gz", labelled=True)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.RandomRotation(0.03),
-        layers.RandomTranslation(0.08, 0.08),
-        layers.RandomZoom(0.08),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Flatten(),
-        layers.Dropout(0.3),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.3),
-        layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
-    start = time.perf_counter()
-    model.fit(x[..., None].astype("float32") / 255, y, epochs=8, batch_size=128, verbose=0)
-    print(f"trained the test model in {time.perf_counter() - start:.1f} s")
-    path = tmp_path_factory.mktemp("model") / "small_cnn.keras"
-    model.save(path)
-    return path
 
 
 @pytest.fixture(scope="session")

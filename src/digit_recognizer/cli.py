@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     from digit_recognizer import predict_cli
 
     predict_cli.add_commands(sub)
+
+    # serve (the web demo) is added by serve_cli.
+    from digit_recognizer import serve_cli
+
+    serve_cli.add_commands(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ DEFAULT_FIGURE_DIR = Path("outputs/predictions")
 TOP_K = 3
 # Below this probability a digit is flagged as unsure in the text output.
 UNSURE = 0.5
+BATCH = 256
 
 
 @dataclass
@@ -113,7 +114,10 @@ def probabilities(model, inputs: np.ndarray) -> np.ndarray:
     x = np.asarray(inputs, dtype=np.float32)[..., None] / 255.0
     if tuple(model.input_shape[1:]) == (28, 28):
         x = x[..., 0]
-    probs = np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float64)
+    if len(x) <= BATCH:  # one batch: predict_on_batch skips predict's set-up (~50 ms)
+        probs = np.asarray(model.predict_on_batch(x), dtype=np.float64)
+    else:
+        probs = np.asarray(model.predict(x, batch_size=BATCH, verbose=0), dtype=np.float64)
     if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=1e-3):  # logits
         probs = np.exp(probs - probs.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
