@@ -69,6 +69,7 @@ def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
         validation_data=(split.x_val, split.y_val),
         epochs=n_epochs,
         verbose=verbose,
+        shuffle=False,  # the dataset shuffles itself; Keras would warn that it ignores True
     )
     seconds = time.perf_counter() - start
     return TrainResult({k: [float(v) for v in vs] for k, vs in history.history.items()},
