@@ -69,9 +69,9 @@ def write_stand_in(project, name: str, extra: str = "") -> None:
 
 def isolated_env(tmp_path) -> dict:
     """No Kaggle credentials, so `auto` never tries the network."""
-    env = {"KAGGLE_CONFIG_DIR": str(tmp_path / "no-kaggle"), "HOME": str(tmp_path / "home"),
-           "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"), "PYTHONUNBUFFERED": "1"}
-    return env
+    return {"KAGGLE_CONFIG_DIR": str(tmp_path / "no-kaggle"), "HOME": str(tmp_path / "home"),
+            "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"), "PYTHONUNBUFFERED": "1",
+            "KAGGLE_USERNAME": "", "KAGGLE_KEY": "", "KAGGLE_API_TOKEN": ""}
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,6 @@ def base(tmp_path_factory):
     for name in ALL:
         write_stand_in(project, name)
     env = isolated_env(tmp_path_factory.mktemp("env"))
-    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
-        os.environ.pop(var, None)
     first = run_pipeline(project, *FAST, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert stage_lines(first.stdout) == dict.fromkeys(ALL, "running")

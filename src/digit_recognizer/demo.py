@@ -19,7 +19,6 @@ import html
 import io
 import itertools
 import os
-import signal
 import sys
 import threading
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digit_recognizer import images, predict
+from digit_recognizer import fileio, images, predict
 from digit_recognizer.errors import DigitRecognizerError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -329,10 +328,6 @@ def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
     return app
 
 
-def _stop(signum, frame):
-    raise KeyboardInterrupt
-
-
 def serve(model: str | os.PathLike | None = None, host: str = DEFAULT_HOST,
           port: int = DEFAULT_PORT) -> None:
     """Load the model, build the page and serve it until Ctrl-C or SIGTERM; prints the URL."""
@@ -342,7 +337,7 @@ def serve(model: str | os.PathLike | None = None, host: str = DEFAULT_HOST,
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     print(f"serving the digit demo (model {reader.name}) at http://{shown}:{port}/", flush=True)
     print("press Ctrl-C to stop", flush=True)
-    signal.signal(signal.SIGTERM, _stop)
+    fileio.unwind_on_sigterm()
     try:
         while True:
             time.sleep(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -14,20 +16,29 @@ def combine(table: pd.DataFrame, split: Split, outputs: Outputs, size: int = 3) 
     """Ensemble the `size` models with the best validation accuracy; save it under ensemble/."""
     members = list(table.sort_values("val_accuracy", ascending=False)["stage"][:size])
     probs = [np.load(outputs.probabilities(name)) for name in members]
-    val = np.mean([p["val"] for p in probs], axis=0)
-    test = np.mean([p["test"] for p in probs], axis=0)
     chosen = table.set_index("stage").loc[members]
-    metrics = evaluate.score_and_submit("ensemble", val, test, split,
-                                        outputs.ensemble / "submission.csv")
+    return save_average("ensemble", members, [p["val"] for p in probs],
+                        [p["test"] for p in probs], chosen.to_dict("records"), split,
+                        outputs.ensemble / "submission.csv",
+                        outputs.ensemble / "probabilities.npz", outputs.ensemble / "metrics.json")
+
+
+def save_average(name: str, members: list[str], val_probs: list[np.ndarray],
+                 test_probs: list[np.ndarray], member_metrics: list[dict], split: Split,
+                 submission: Path, probabilities: Path, metrics_path: Path) -> dict:
+    """Score the members' mean probabilities as `name`; write its submission, probabilities
+    and metrics (the members' summed training figures)."""
+    val, test = np.mean(val_probs, axis=0), np.mean(test_probs, axis=0)
+    metrics = evaluate.score_and_submit(name, val, test, split, submission)
     metrics.update({
         "members": members,
         "split": split.fingerprint,
-        "train_seconds": float(chosen["train_seconds"].sum()),
-        "epochs": int(chosen["epochs"].sum()),
-        "parameters": int(chosen["parameters"].sum()),
+        "train_seconds": float(sum(m["train_seconds"] for m in member_metrics)),
+        "epochs": int(sum(m["epochs"] for m in member_metrics)),
+        "parameters": int(sum(m["parameters"] for m in member_metrics)),
     })
-    with fileio.atomic_path(outputs.ensemble / "probabilities.npz", suffix=".npz") as tmp:
+    with fileio.atomic_path(probabilities, suffix=".npz") as tmp:
         np.savez(tmp, val=val, test=test)
-    fileio.write_json(outputs.ensemble / "metrics.json", metrics)
+    fileio.write_json(metrics_path, metrics)
     return metrics
 

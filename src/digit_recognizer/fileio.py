@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,15 @@ def copy(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
     with atomic_path(destination, suffix=destination.suffix or ".tmp") as tmp:
         shutil.copyfile(source, tmp)
     return destination
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so the atomic writes under way discard their temp files."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def remove_partial_files(folder: str | os.PathLike) -> list[Path]:

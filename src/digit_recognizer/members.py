@@ -124,18 +124,9 @@ def average(results: list[MemberResult]) -> tuple[np.ndarray, np.ndarray]:
 
 def save_average(name: str, results: list[MemberResult], split: Split, outputs: Outputs) -> dict:
     """Score the members' average as the candidate `name`; save its metrics and probabilities."""
-    from digit_recognizer import evaluate
+    from digit_recognizer import ensemble
 
-    val, test = average(results)
-    metrics = evaluate.score_and_submit(name, val, test, split, outputs.stage_submission(name))
-    metrics.update({
-        "members": [r.member.name for r in results],
-        "train_seconds": float(sum(r.metrics["train_seconds"] for r in results)),
-        "epochs": int(sum(r.metrics["epochs"] for r in results)),
-        "parameters": int(sum(r.metrics["parameters"] for r in results)),
-        "split": split.fingerprint,
-    })
-    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
-        np.savez(tmp, val=val, test=test)
-    fileio.write_json(outputs.metrics(name), metrics)
-    return metrics
+    return ensemble.save_average(
+        name, [r.member.name for r in results], [r.val_probs for r in results],
+        [r.test_probs for r in results], [r.metrics for r in results], split,
+        outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name))

@@ -159,10 +159,13 @@ def translate(line: str) -> str | None:
     return None if _DVC_NOISE.match(line) else line
 
 
-def dvc_repro(root: Path, targets: list[str], force: bool, run_id: str) -> int:
-    """Run `dvc repro`, showing its progress; Ctrl-C or SIGTERM stop every process it started."""
+def dvc_repro(root: Path, targets: list[str], force: bool, stage_env: dict[str, str]) -> int:
+    """Run `dvc repro`, showing its progress; Ctrl-C or SIGTERM stop every process it started.
+
+    `stage_env` reaches the stages' commands (the run id, where ensemble members train).
+    """
     command = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
-    env = {**os.environ, RUN_ID_ENV: run_id,
+    env = {**os.environ, **stage_env,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True,
                                bufsize=1, start_new_session=True)
@@ -181,12 +184,8 @@ def dvc_repro(root: Path, targets: list[str], force: bool, run_id: str) -> int:
         raise
 
 
-def _stop_on_sigterm(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    fileio.unwind_on_sigterm()
     try:
         args = parse_args(argv)
         return _run(args)
@@ -226,8 +225,8 @@ def _run(args: argparse.Namespace) -> int:
     ensure_kernel()
     outputs.timings.unlink(missing_ok=True)
 
-    os.environ[WORKERS_ENV], os.environ[RAY_ADDRESS_ENV] = args.workers, args.ray_address
-    status = dvc_repro(root, targets, args.force, run_id)
+    status = dvc_repro(root, targets, args.force, {
+        RUN_ID_ENV: run_id, WORKERS_ENV: args.workers, RAY_ADDRESS_ENV: args.ray_address})
     if status != 0:
         raise DigitRecognizerError(
             "the pipeline stopped (above: the stage and why); fix it and run the same command "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -129,13 +128,8 @@ def run_stage(root: Path, name: str) -> dict:
     return timing
 
 
-def _stop_on_sigterm(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    # SIGTERM unwinds like Ctrl-C, so the atomic writes under way discard their temp files.
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    fileio.unwind_on_sigterm()
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m digit_recognizer.stage_runner STAGE", file=sys.stderr)

@@ -8,7 +8,7 @@ or checked against these tables. This module imports nothing heavy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from digit_recognizer.errors import DigitRecognizerError
 
@@ -76,7 +76,7 @@ class Stage:
     models: tuple[str, ...] = ()  # models it trains
     ensembles: tuple[str, ...] = ()  # seed ensembles it trains
     # Every model and ensemble of these stages is a candidate of the final choice (08_submit).
-    candidates_from: tuple[str, ...] = field(default=())
+    candidates_from: tuple[str, ...] = ()
 
 
 STAGES = {s.name: s for s in (
