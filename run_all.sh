@@ -6,15 +6,22 @@
 #   ./run_all.sh --help
 #
 # With no virtual or conda environment active, it creates .venv/ and installs the pinned
-# dependencies (requirements.txt) and the project into it; later runs reuse it.
+# dependencies (requirements.txt) and the project into it; later runs reuse it. In a Kaggle or
+# Colab notebook it uses the notebook's Python and installs the project alone, keeping the
+# image's GPU builds of TensorFlow and JAX.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 say() { printf '==> %s\n' "$*"; }
 
+hosted=
 if [ -n "${VIRTUAL_ENV:-}" ] || { [ -n "${CONDA_PREFIX:-}" ] && [ "${CONDA_DEFAULT_ENV:-base}" != base ]; }; then
     PY=python
     say "using the active environment ($("$PY" -c 'import sys; print(sys.prefix)'))"
+elif [ -n "${KAGGLE_KERNEL_RUN_TYPE:-}" ] || [ -n "${COLAB_RELEASE_TAG:-}" ]; then
+    PY=python3
+    hosted=1
+    say "in a Kaggle or Colab notebook: using its Python, TensorFlow and JAX"
 else
     PY=.venv/bin/python
     if [ ! -x "$PY" ]; then
@@ -28,8 +35,12 @@ want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 stamp=$("$PY" -c 'import sys; print(sys.prefix)')/.digit-recognizer-installed
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing pinned dependencies (requirements.txt) and the project; a few minutes the first time"
-    "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
-    "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+    if [ -n "$hosted" ]; then
+        "$PY" -m pip install --disable-pip-version-check -q -e .
+    else
+        "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
+        "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+    fi
     echo "$want" > "$stamp"
 fi
 

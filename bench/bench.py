@@ -1,11 +1,15 @@
-"""Benchmark on the official MNIST split: our stages and the reference models side by side.
+"""Benchmark a profile on the official MNIST split, on whichever Keras backend and device.
 
-    python bench/bench.py --mnist-dir ../shared/data/mnist
+    python bench/bench.py --mnist-dir ../shared/data/mnist --profile full
+    KERAS_BACKEND=jax python bench/bench.py --mnist-dir DIR --profile gpu      # on a GPU
+    python bench/bench.py --mnist-dir DIR --quick                              # minutes
 
-Trains every stage with the `full` profile's recipe on 55,000 of the 60,000 training images
-(5,000 are held out, stratified, for every choice), then reports on the 10,000 official test
-images, which are used for nothing else. Prints a Markdown table and writes
-outputs/bench/<date>.json.
+Trains the profile's models (`stages.MODELS`, each with its recipe) on 55,000 of the 60,000
+training images; the other 5,000 (stratified) are the validation split on which every choice
+is made: the single recipe that gets more seeds, whether test-time augmentation (TTA) is used,
+and the ensemble. The 10,000 official test images are used for this report only. Writes
+bench/results/<profile>-<backend>-<device>.json (`--quick`: outputs/bench/) and prints a
+Markdown table.
 """
 
 from __future__ import annotations
@@ -20,134 +24,201 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import augment, data, evaluate, fileio, models, preprocess, stages, train
+from digit_recognizer import (
+    augment,
+    data,
+    evaluate,
+    fileio,
+    models,
+    precision,
+    preprocess,
+    stages,
+    train,
+)
 
 REFERENCE = stages.STAGES["04_base_cnn"].models
 KAGGLE_TEST_ROWS = 28_000
+VALIDATION_ROWS = 5_000
 
 
-def shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Images moved by whole pixels (MNIST's borders are empty, so rolling loses no ink)."""
-    return np.roll(x, (dy, dx), axis=(1, 2))
-
-
-def predict_tta(model, x: np.ndarray) -> np.ndarray:
-    """Test-time augmentation: average over the image and its four one-pixel shifts."""
-    shifts = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
-    return np.mean([evaluate.predict(model, shifted(x, *s))[0] for s in shifts], axis=0)
+def load_split(mnist_dir: str | None, limit: int, seed: int) -> preprocess.Split:
+    mnist = data.load_mnist(mnist_dir)
+    images, labels = mnist["train_images"], mnist["train_labels"]
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    train_idx, val_idx = preprocess.stratified_split(labels, VALIDATION_ROWS / 60_000, seed)
+    x, y = preprocess.normalise(images), preprocess.one_hot(labels)
+    return preprocess.Split(x[train_idx], y[train_idx], x[val_idx], y[val_idx],
+                            preprocess.normalise(mnist["test_images"]), mnist["test_labels"])
 
 
 def inference_speed(model, x_test: np.ndarray) -> float:
     """Images per second over 28,000 images, the size of Kaggle's test set (best of two)."""
     images = np.resize(x_test, (KAGGLE_TEST_ROWS, *x_test.shape[1:]))
-    model.predict(images[:1024], batch_size=1024, verbose=0)  # warm-up
+    evaluate.predict(model, images[:1024])  # warm-up
     return max(evaluate.predict(model, images)[1] for _ in range(2))
 
 
-def threads() -> int:
-    import tensorflow as tf
-
-    intra = tf.config.threading.get_intra_op_parallelism_threads()
-    return intra or len(os.sched_getaffinity(0))
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(1) == labels))
 
 
-def row(name: str, probs: np.ndarray, y_test: np.ndarray, seconds: float, speed: float | None,
-        extra: dict | None = None) -> dict:
-    accuracy = float(np.mean(probs.argmax(1) == y_test))
-    return {"model": name, "test_accuracy": accuracy,
-            "test_errors": int(np.sum(probs.argmax(1) != y_test)),
-            "train_seconds": round(seconds, 1), "threads": threads(),
-            "images_per_second": None if speed is None else round(speed), **(extra or {})}
+def train_one(model_name: str, seed: int, profile: str, split: preprocess.Split,
+              epochs: int | None) -> dict:
+    """Train one model with one seed; its probabilities (plain and TTA) and figures."""
+    r = stages.recipe(model_name, profile, epochs)
+    model = models.build(model_name, seed)
+    result = train.fit(model, split, model_name, profile, seed, epochs, verbose=2,
+                       augmenter=augment.augmenter() if r.augment else None)
+    probs = {"val": evaluate.predict(model, split.x_val)[0],
+             "test": evaluate.predict(model, split.x_test)[0],
+             "val_tta": evaluate.predict_tta(model, split.x_val),
+             "test_tta": evaluate.predict_tta(model, split.x_test)}
+    return {
+        "model": model_name, "seed": seed, "epochs": result.epochs,
+        "precision": model.dtype_policy.name, "parameters": int(model.count_params()),
+        "train_seconds": round(result.seconds, 1),
+        "train_images_per_second": round(len(split.x_train) * result.epochs / result.seconds),
+        "val_accuracy": accuracy(probs["val"], split.val_labels),
+        "val_accuracy_tta": accuracy(probs["val_tta"], split.val_labels),
+        "test_accuracy": accuracy(probs["test"], split.answer_key),
+        "test_errors": int(np.sum(probs["test"].argmax(1) != split.answer_key)),
+        "test_accuracy_tta": accuracy(probs["test_tta"], split.answer_key),
+        "test_images_per_second": round(inference_speed(model, split.x_test)),
+        "probs": probs,
+    }
+
+
+def ensemble_row(name: str, runs: list[dict], split: preprocess.Split) -> dict:
+    """The members' mean probabilities, with TTA where TTA helps them on validation."""
+    use_tta = (np.mean([r["val_accuracy_tta"] for r in runs])
+               > np.mean([r["val_accuracy"] for r in runs]))
+    suffix = "_tta" if use_tta else ""
+    val = np.mean([r["probs"]["val" + suffix] for r in runs], axis=0)
+    test = np.mean([r["probs"]["test" + suffix] for r in runs], axis=0)
+    best = max(runs, key=lambda r: r["val_accuracy"])
+    return {
+        "model": name, "members": [f"{r['model']} seed {r['seed']}" for r in runs],
+        "tta": bool(use_tta), "train_seconds": round(sum(r["train_seconds"] for r in runs), 1),
+        "val_accuracy": accuracy(val, split.val_labels),
+        "best_member_val_accuracy": best["val_accuracy"],
+        "test_accuracy": accuracy(test, split.answer_key),
+        "test_errors": int(np.sum(test.argmax(1) != split.answer_key)),
+    }
+
+
+def spread(runs: list[dict]) -> dict:
+    """Mean, standard deviation, min and max over seeds of one recipe, plain and with TTA."""
+    out = {"model": runs[0]["model"], "seeds": [r["seed"] for r in runs]}
+    for key in ("test_accuracy", "test_accuracy_tta", "val_accuracy", "train_seconds"):
+        values = np.array([r[key] for r in runs], dtype=float)
+        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))
+                    if len(values) > 1 else 0.0, "min": float(values.min()),
+                    "max": float(values.max())}
+    return out
+
+
+def machine() -> dict:
+    import keras
+
+    return {"platform": f"{platform.system()} {platform.machine()}",
+            "cpu_threads": len(os.sched_getaffinity(0)), "backend": keras.backend.backend(),
+            "keras": keras.__version__, "device": precision.device(),
+            "bfloat16_units": precision.fast_bfloat16(), "python": platform.python_version()}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mnist-dir", default=None, help="the four MNIST *-ubyte.gz files")
-    p.add_argument("--stages", default=",".join(stages.MODELS))
-    p.add_argument("--extra-seeds", type=int, default=2,
-                   help="more augmentation models (other seeds) for the ensemble")
+    p.add_argument("--profile", choices=stages.PROFILES, default="full")
+    p.add_argument("--models", default=",".join(stages.MODELS),
+                   help="comma-separated models of the registry (default: all)")
+    p.add_argument("--seeds", type=int, default=3,
+                   help="seeds of the recipe chosen on validation (its spread)")
+    p.add_argument("--ensemble-seeds", type=int, default=0,
+                   help="members of the profile's seed ensemble (default: the profile's)")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--epochs", type=int, default=0, help="override the full profile (testing)")
-    p.add_argument("--limit", type=int, default=0, help="use N training images (testing)")
-    p.add_argument("--output-dir", default="outputs/bench")
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes: the first 11,000 training images, 2 epochs each")
+    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
+    p.add_argument("--limit", type=int, default=0, help="use N training images")
+    p.add_argument("--output", default=None, help="the JSON file to write")
     args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.limit = args.epochs or 2, args.limit or 11_000
 
-    mnist = data.load_mnist(args.mnist_dir)
-    labels = mnist["train_labels"]
-    images = mnist["train_images"]
-    if args.limit:
-        images, labels = images[: args.limit], labels[: args.limit]
-    train_idx, val_idx = preprocess.stratified_split(labels, 5_000 / 60_000, args.seed)
-    x = preprocess.normalise(images)
-    y = preprocess.one_hot(labels)
-    split = preprocess.Split(x[train_idx], y[train_idx], x[val_idx], y[val_idx],
-                             preprocess.normalise(mnist["test_images"]),
-                             mnist["test_labels"])
-    y_test = mnist["test_labels"]
-    print(f"train {len(train_idx)}, validation {len(val_idx)}, test {len(y_test)}; "
-          f"{threads()} CPU threads", flush=True)
+    split = load_split(args.mnist_dir, args.limit, args.seed)
+    info = machine()
+    print(f"{args.profile} profile; train {len(split.x_train)}, validation {len(split.x_val)}, "
+          f"test {len(split.x_test)}; {info}", flush=True)
 
-    rows, val_probs, test_probs = [], {}, {}
     started = time.perf_counter()
-    runs = [(s, args.seed) for s in args.stages.split(",")]
-    runs += [("augmentation", args.seed + i) for i in range(1, args.extra_seeds + 1)]
-    for stage, seed in runs:
-        name = stage if seed == args.seed else f"{stage} (seed {seed})"
-        print(f"--> {name}", flush=True)
-        model = models.build(stage, seed)
-        augmenter = augment.augmenter() if stages.recipe(stage, "full").augment else None
-        result = train.fit(model, split, stage, "full", seed, args.epochs or None, verbose=2,
-                           augmenter=augmenter)
-        val_probs[name] = evaluate.predict(model, split.x_val)[0]
-        test_probs[name] = evaluate.predict(model, split.x_test)[0]
-        tta = predict_tta(model, split.x_test)
-        extra = {"epochs": result.epochs, "parameters": model.count_params(),
-                 "val_accuracy": float(np.mean(val_probs[name].argmax(1) == split.val_labels)),
-                 "test_accuracy_tta": float(np.mean(tta.argmax(1) == y_test))}
-        rows.append(row(name, test_probs[name], y_test, result.seconds,
-                        inference_speed(model, split.x_test), extra))
-        test_probs[name + " +TTA"] = tta
-        print(json.dumps(rows[-1]), flush=True)
+    runs: list[dict] = []
 
-    # The ensemble: every augmentation model plus the batch-norm CNN, with TTA.
-    members = [n for n in val_probs if n.startswith(("augmentation", "batchnorm"))]
-    if len(members) > 1:
-        probs = np.mean([test_probs[n + " +TTA"] for n in members], axis=0)
-        seconds = sum(r["train_seconds"] for r in rows if r["model"] in members)
-        val = np.mean([val_probs[n] for n in members], axis=0)
-        rows.append(row(f"ensemble of {len(members)} + TTA", probs, y_test, seconds, None,
-                        {"members": members, "parameters": sum(
-                            r["parameters"] for r in rows if r["model"] in members),
-                         "val_accuracy": float(np.mean(val.argmax(1) == split.val_labels))}))
+    def run(model_name: str, seed: int) -> dict:
+        for r in runs:
+            if (r["model"], r["seed"]) == (model_name, seed):
+                return r
+        print(f"--> {model_name} seed {seed}", flush=True)
+        runs.append(train_one(model_name, seed, args.profile, split, args.epochs or None))
+        print(json.dumps({k: v for k, v in runs[-1].items() if k != "probs"}), flush=True)
+        return runs[-1]
 
-    reference_errors = min((r["test_errors"] for r in rows if r["model"] in REFERENCE),
-                           default=None)
-    for r in rows:
-        r["error_ratio_to_best_reference"] = (
-            round(r["test_errors"] / reference_errors, 3) if reference_errors else None)
+    for name in args.models.split(","):
+        run(name, args.seed)
+    # The single recipe with the best validation accuracy gets more seeds: its spread.
+    candidates = [r for r in runs if r["model"] not in REFERENCE] or runs
+    chosen = max(candidates, key=lambda r: r["val_accuracy"])["model"]
+    seeds = [run(chosen, args.seed + i) for i in range(args.seeds)]
+    # The profile's seed ensemble, reusing the members trained above.
+    member_model, n_members = stages.seed_ensemble("seed_ensemble", args.profile,
+                                                   args.ensemble_seeds)
+    members = [run(member_model, args.seed + i) for i in range(n_members)]
+    ensembles = [ensemble_row(f"{member_model} x{n_members}", members, split)]
+    others = [r for r in runs if r["model"] not in REFERENCE and r not in members]
+    if others:
+        ensembles.append(ensemble_row(f"{member_model} x{n_members} + {len(others)} more",
+                                      members + others, split))
+
     report = {
-        "date": time.strftime("%Y-%m-%d %H:%M"), "command": " ".join(["python", *sys.argv]),
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPU threads",
-        "total_seconds": round(time.perf_counter() - started, 1), "rows": rows,
+        "date": time.strftime("%Y-%m-%d %H:%M"), "profile": args.profile,
+        "command": " ".join(["python", *sys.argv]) if argv is None else " ".join(argv),
+        "machine": info, "train_images": len(split.x_train),
+        "validation_images": len(split.x_val), "test_images": len(split.x_test),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "chosen_single_recipe": chosen, "seed_spread": spread(seeds),
+        "rows": [{k: v for k, v in r.items() if k != "probs"} for r in runs],
+        "ensembles": ensembles,
     }
-    out = fileio.write_json(Path(args.output_dir) / f"{time.strftime('%Y-%m-%d')}.json", report)
+    device = "gpu" if info["device"].startswith("GPU") else "cpu"
+    default = (Path("outputs/bench/quick.json") if args.quick else
+               Path("bench/results") / f"{args.profile}-{info['backend']}-{device}.json")
+    out = fileio.write_json(Path(args.output) if args.output else default, report)
     print()
-    print(markdown_table(rows))
+    print(markdown_table(report))
     print(f"\nwrote {out}")
     return 0
 
 
-def markdown_table(rows: list[dict]) -> str:
-    lines = ["| model | test accuracy | errors | with TTA | train time | threads | "
-             "images/s (28k) | error ratio to best reference |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
-        tta = r.get("test_accuracy_tta")
+def markdown_table(report: dict) -> str:
+    lines = ["| model | seed | val accuracy | test accuracy | errors | with TTA | train time | "
+             "train images/s | test images/s |", "|" + " --- |" * 9]
+    for r in report["rows"]:
         lines.append(
-            f"| {r['model']} | {r['test_accuracy']:.2%} | {r['test_errors']} | "
-            f"{'' if tta is None else f'{tta:.2%}'} | {r['train_seconds'] / 60:.1f} min | "
-            f"{r['threads']} | {r['images_per_second'] or ''} | "
-            f"{r['error_ratio_to_best_reference'] or ''} |")
+            f"| {r['model']} | {r['seed']} | {r['val_accuracy']:.2%} | {r['test_accuracy']:.2%} "
+            f"| {r['test_errors']} | {r['test_accuracy_tta']:.2%} | "
+            f"{r['train_seconds'] / 60:.1f} min | {r['train_images_per_second']:,} | "
+            f"{r['test_images_per_second']:,} |")
+    for e in report["ensembles"]:
+        lines.append(
+            f"| ensemble: {e['model']}{' + TTA' if e['tta'] else ''} | | "
+            f"{e['val_accuracy']:.2%} | {e['test_accuracy']:.2%} | {e['test_errors']} | | "
+            f"{e['train_seconds'] / 60:.1f} min | | |")
+    s = report["seed_spread"]
+    lines.append(f"\n{s['model']} over seeds {s['seeds']}: test accuracy "
+                 f"{s['test_accuracy']['mean']:.2%} ± {s['test_accuracy']['std']:.2%} "
+                 f"({s['test_accuracy']['min']:.2%}-{s['test_accuracy']['max']:.2%}), with TTA "
+                 f"{s['test_accuracy_tta']['mean']:.2%} ± {s['test_accuracy_tta']['std']:.2%}")
     return "\n".join(lines)
 
 

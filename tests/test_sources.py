@@ -80,3 +80,36 @@ def test_record_names_the_content_and_finds_the_files_again(tmp_path, train_csv,
 def test_missing_record_is_a_clear_error(tmp_path):
     with pytest.raises(DigitRecognizerError, match="not found; ./run_all.sh writes it"):
         data.from_record(tmp_path / "resolved_source.json")
+
+
+@pytest.mark.parametrize("layout", ["digit-recognizer", "competitions/digit-recognizer"])
+def test_a_kaggle_notebook_reads_its_attached_competition_files(
+        tmp_path, train_csv, test_csv, monkeypatch, layout):
+    """In a Kaggle notebook `auto` (and `kaggle`) read /kaggle/input/..., never download."""
+    attached = tmp_path / "kaggle" / "input" / layout
+    attached.mkdir(parents=True)
+    train_csv.rename(attached / "train.csv")
+    test_csv.rename(attached / "test.csv")
+    monkeypatch.setattr(sources, "KAGGLE_INPUT", tmp_path / "kaggle" / "input")
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    monkeypatch.delenv("KAGGLE_API_TOKEN", raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+    for source in ("auto", "kaggle"):
+        files = sources.resolve(source, tmp_path / "data")
+        assert files.source == "kaggle"
+        assert (files.train, files.test) == (attached / "train.csv", attached / "test.csv")
+        assert "attached to this notebook" in files.description
+    assert not (tmp_path / "data").exists()  # nothing downloaded, nothing written
+
+
+def test_other_kaggle_inputs_are_not_mistaken_for_the_competition(tmp_path, train_csv,
+                                                                   test_csv, monkeypatch):
+    other = tmp_path / "input" / "some-dataset"
+    other.mkdir(parents=True)
+    train_csv.rename(other / "train.csv")
+    test_csv.rename(other / "test.csv")
+    monkeypatch.setattr(sources, "KAGGLE_INPUT", tmp_path / "input")
+    assert sources.kaggle_notebook_files() is None
+    monkeypatch.setattr(sources, "KAGGLE_INPUT", tmp_path / "no-such-folder")
+    assert sources.kaggle_notebook_files() is None

@@ -1,7 +1,7 @@
 """The networks each notebook trains, from the reference write-ups' dense net to our best CNN.
 
-Every model takes float32 images of shape (n, 28, 28, 1) scaled to 0..1 and returns softmax
-probabilities over the 10 digits.
+Every model takes float32 images of shape (n, 28, 28, 1) scaled to 0..1 and returns float32
+softmax probabilities over the 10 digits, whichever Keras backend runs it (`KERAS_BACKEND`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def dense(name: str = "dense") -> keras.Model:
             keras.Input(INPUT_SHAPE),
             layers.Flatten(),
             layers.Dense(400, activation="relu"),
-            layers.Dense(N_CLASSES, activation="softmax"),
+            layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
         ],
         name=name,
     )
@@ -35,7 +35,7 @@ def simple_cnn(name: str = "simple_cnn") -> keras.Model:
             layers.MaxPooling2D(),
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
-            layers.Dense(N_CLASSES, activation="softmax"),
+            layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
         ],
         name=name,
     )
@@ -54,7 +54,7 @@ def double_cnn(name: str = "double_cnn") -> keras.Model:
             layers.MaxPooling2D(),
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
-            layers.Dense(N_CLASSES, activation="softmax"),
+            layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
         ],
         name=name,
     )
@@ -88,26 +88,36 @@ def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model
             *_conv_bn(128),
             layers.GlobalAveragePooling2D(),
             layers.Dropout(dropout),
-            layers.Dense(N_CLASSES, activation="softmax"),
+            layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
         ],
         name=name,
     )
 
 
 
-
 def seed_everything(seed: int) -> None:
     """Same seed, same initial weights, batches and dropout: the same result on the CPU."""
-    import tensorflow as tf
-
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
-def build(model: str, seed: int | None = None) -> keras.Model:
-    """A fresh, uncompiled model of the registry (`stages.MODELS`); `seed` fixes its weights."""
+def build(model: str, seed: int | None = None, precision: str | None = None) -> keras.Model:
+    """A fresh, uncompiled model of the registry (`stages.MODELS`); `seed` fixes its weights.
+
+    `precision` (default: the model's own) "auto" computes in bfloat16, weights and outputs
+    staying float32, where the hardware does that fast (`precision.policy`).
+    """
+    from digit_recognizer.precision import policy
     from digit_recognizer.stages import MODELS
 
     if seed is not None:
         seed_everything(seed)
-    return globals()[MODELS[model].builder](name=model)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy(precision or MODELS[model].precision))
+    try:
+        return globals()[MODELS[model].builder](name=model)
+    finally:
+        keras.config.set_dtype_policy(previous)

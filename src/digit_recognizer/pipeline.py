@@ -232,6 +232,7 @@ def _run(args: argparse.Namespace) -> int:
             "the pipeline stopped (above: the stage and why); fix it and run the same command "
             "again: finished stages are kept")
     _print_summary(root, outputs, targets)
+    _copy_to_kaggle_working(outputs)
     if args.submit:
         return _submit(args, outputs, run_id)
     return 0
@@ -251,6 +252,18 @@ def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
     print(result)
     # The same exit statuses as `digit-recognizer submit` (see its --help).
     return result.exit_status
+
+
+def _copy_to_kaggle_working(outputs: Outputs) -> None:
+    """In a Kaggle notebook, also leave submission.csv in the working folder: the notebook's
+    output that the competition's "Submit" button takes."""
+    working = sources.KAGGLE_WORKING
+    if not (working.is_dir() and outputs.submission.is_file()):
+        return
+    target = working / "submission.csv"
+    if target.resolve() != outputs.submission.resolve():
+        fileio.copy(outputs.submission, target)
+        print(f"Kaggle notebook:    copied to {target}")
 
 
 def _timings(outputs: Outputs) -> list[dict]:

@@ -19,6 +19,11 @@ from digit_recognizer.errors import DigitRecognizerError
 
 SOURCES = ("auto", "local", "kaggle", "sample", "mnist")
 CSV_SUFFIXES = ("", ".gz", ".zip")
+# Inside a Kaggle notebook the competition's files are attached, read-only, below this folder
+# (as input/digit-recognizer/ or input/competitions/digit-recognizer/), and the notebook's
+# output is what is left in the working folder.
+KAGGLE_INPUT = Path("/kaggle/input")
+KAGGLE_WORKING = Path("/kaggle/working")
 
 
 def _find_csv(folder: Path, stem: str) -> Path | None:
@@ -35,6 +40,17 @@ def local_files(raw_dir: Path) -> SourceFiles | None:
         return None
     return SourceFiles("local", train, test, _find_csv(raw_dir, "answer_key"),
                        f"your files in {raw_dir}")
+
+
+def kaggle_notebook_files(input_dir: Path | None = None) -> SourceFiles | None:
+    """The competition files attached to the Kaggle notebook this runs in, if any."""
+    input_dir = KAGGLE_INPUT if input_dir is None else input_dir
+    for folder in (input_dir / data.COMPETITION, input_dir / "competitions" / data.COMPETITION):
+        files = local_files(folder)
+        if files is not None:
+            return SourceFiles("kaggle", files.train, files.test, None,
+                               f"the competition files attached to this notebook ({folder})")
+    return None
 
 
 def resolve(
@@ -54,7 +70,7 @@ def resolve(
     if source == "auto":
         if local_files(raw_dir):
             source = "local"
-        elif kaggle_io.has_credentials():
+        elif kaggle_notebook_files() or kaggle_io.has_credentials():
             source = "kaggle"
         else:
             source = "sample"
@@ -67,6 +83,9 @@ def resolve(
             )
         return files
     if source == "kaggle":
+        attached = kaggle_notebook_files()
+        if attached is not None:
+            return attached
         kaggle_io.download(raw_dir)
         files = local_files(raw_dir)
         assert files is not None  # download() verified them

@@ -1,4 +1,4 @@
-"""Training: the tf.data pipeline and `fit`, following a model's recipe (see `stages`)."""
+"""Training: batches and `fit`, following a model's recipe (see `stages`), on any Keras backend."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from digit_recognizer.stages import Recipe, recipe
 
 
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmenter=None):
-    """A shuffled, batched tf.data pipeline; augmentation runs in it, not inside the model."""
+    """Shuffled batches, reshuffled each epoch; augmentation runs here, not inside the model.
+
+    On TensorFlow a tf.data pipeline, which augments in parallel with training; on the other
+    backends NumPy batches (`batches.ShuffledBatches`).
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        from digit_recognizer.batches import ShuffledBatches
+
+        return ShuffledBatches(x, y, batch_size, seed, augmenter)
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
@@ -32,16 +42,18 @@ class TrainResult:
 
 
 def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
-        epochs: int | None = None, verbose: int = 2, augmenter=None) -> TrainResult:
+        epochs: int | None = None, verbose: int = 2, augmenter=None,
+        custom: Recipe | None = None) -> TrainResult:
     """Compile and train `model` on the split's train part, validating on its validation part.
 
+    The recipe is the registry's for `stage` and `profile`, or `custom` (an experiment's).
     A recipe that augments needs the `augmenter` (`augment.augmenter()`), applied to each batch.
     """
     import keras
 
     from digit_recognizer import models
 
-    r = recipe(stage, profile, epochs)
+    r = custom or recipe(stage, profile, epochs)
     if r.augment != (augmenter is not None):
         raise DigitRecognizerError(
             f"the {stage} recipe {'needs' if r.augment else 'takes no'} augmenter"
@@ -60,7 +72,8 @@ def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=r.label_smoothing),
         metrics=["accuracy"],
-        jit_compile=r.jit_compile,
+        # The recipe's choice is TensorFlow's (XLA or not); JAX always compiles.
+        jit_compile=r.jit_compile if keras.backend.backend() == "tensorflow" else "auto",
     )
     train_ds = dataset(split.x_train, split.y_train, r.batch_size, seed, augmenter)
     start = time.perf_counter()
