@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Run the whole Digit Recognizer pipeline, or its tests, setting up the environment if needed.
 #
-#   ./run_all.sh [--source auto|local|kaggle|sample|mnist] [--profile quick|full] [--seed N] ...
+#   ./run_all.sh [--source auto|local|kaggle|sample|mnist] [--profile quick|full|gpu] [--seed N] ...
 #   ./run_all.sh test [pytest arguments]
 #   ./run_all.sh --help
 #
 # With no virtual or conda environment active, it creates .venv/ and installs the pinned
-# dependencies (requirements.txt) and the project into it; later runs reuse it. In a Kaggle or
-# Colab notebook it uses the notebook's Python and installs the project alone, keeping the
-# image's GPU builds of TensorFlow and JAX.
+# dependencies (requirements.txt) and the project into it; later runs reuse it. An active
+# environment gets the same pins, except tensorflow-cpu where a `tensorflow` (GPU) build is
+# installed. In a Kaggle or Colab notebook it uses the notebook's Python and installs the
+# project alone, keeping the image's GPU builds of TensorFlow and JAX.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -35,11 +36,18 @@ want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 stamp=$("$PY" -c 'import sys; print(sys.prefix)')/.digit-recognizer-installed
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing pinned dependencies (requirements.txt) and the project; a few minutes the first time"
-    if [ -n "$hosted" ]; then
+    if [ -n "$hosted" ]; then  # the image's own versions stay
         "$PY" -m pip install --disable-pip-version-check -q -e .
     else
         "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
-        "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+        pins=requirements.txt
+        # tensorflow-cpu would replace the `tensorflow` module of a GPU build already there.
+        if gpu_tf=$("$PY" -c 'import importlib.metadata as m; print(m.version("tensorflow"))' 2>/dev/null); then
+            say "keeping the installed tensorflow $gpu_tf (not installing tensorflow-cpu)"
+            pins=$(mktemp)
+            grep -v '^tensorflow-cpu==' requirements.txt > "$pins"
+        fi
+        "$PY" -m pip install --disable-pip-version-check -q -r "$pins" -e .
     fi
     echo "$want" > "$stamp"
 fi

@@ -1,0 +1,63 @@
+"""The benchmark on a tiny fake MNIST: every model measured, the seed spread, the ensembles."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _write_idx(path, array: np.ndarray):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    _write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (600, 28, 28)))
+    _write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(600) % 10)
+    _write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (100, 28, 28)))
+    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(100) % 10)
+    return folder
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "bench" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_reports_models_seeds_and_ensembles(fake_mnist, tmp_path, capsys):
+    out = tmp_path / "result.json"
+    assert load_bench().main([
+        "--mnist-dir", str(fake_mnist), "--profile", "quick", "--models", "dense,batchnorm",
+        "--seeds", "2", "--ensemble-seeds", "2", "--epochs", "1", "--output", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["profile"] == "quick" and report["machine"]["backend"] == "tensorflow"
+    assert report["machine"]["device"] == "CPU" and "--seeds 2" in report["command"]
+    assert (report["train_images"], report["test_images"]) == (550, 100)
+    trained = [(r["model"], r["seed"]) for r in report["rows"]]
+    # batchnorm is the only non-reference model, so it is the chosen recipe: a second seed.
+    assert report["chosen_single_recipe"] == "batchnorm"
+    assert trained == [("dense", 42), ("batchnorm", 42), ("batchnorm", 43),
+                       ("simple_cnn", 42), ("simple_cnn", 43)]
+    assert report["seed_spread"]["seeds"] == [42, 43]
+    for r in report["rows"]:
+        assert 0 <= r["test_accuracy"] <= 1 and r["train_seconds"] > 0
+        assert r["test_errors"] == round((1 - r["test_accuracy"]) * 100)
+    first, everything = report["ensembles"]
+    assert first["members"] == ["simple_cnn seed 42", "simple_cnn seed 43"]
+    assert len(everything["members"]) == 4  # + both batchnorm seeds; the reference stays out
+    assert "| ensemble: simple_cnn x2" in capsys.readouterr().out
