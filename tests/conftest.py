@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -38,6 +39,14 @@ def test_csv(tmp_path, digits) -> Path:
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", "run_all.sh",
                  "requirements.txt", "pyproject.toml")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An MNIST IDX file (gzipped, unsigned bytes) of `array`."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
 
 
 def make_project(dest: Path) -> Path:

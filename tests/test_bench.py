@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import json
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_idx
 
 pytestmark = pytest.mark.slow
-
-
-def _write_idx(path, array: np.ndarray):
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.astype(np.uint8).tobytes())
 
 
 @pytest.fixture
@@ -25,10 +17,10 @@ def fake_mnist(tmp_path):
     rng = np.random.default_rng(0)
     folder = tmp_path / "mnist"
     folder.mkdir()
-    _write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (600, 28, 28)))
-    _write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(600) % 10)
-    _write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (100, 28, 28)))
-    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(100) % 10)
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (600, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(600) % 10)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (100, 28, 28)))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(100) % 10)
     return folder
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-
 import numpy as np
 import pytest
+from conftest import write_idx
 
 from digit_recognizer import data, sources
 from digit_recognizer.errors import DigitRecognizerError
@@ -31,23 +30,16 @@ def test_sources(tmp_path, train_csv, test_csv, monkeypatch):
     assert files.source == "local" and files.answer_key is None
 
 
-def _write_idx(path, array: np.ndarray):
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.astype(np.uint8).tobytes())
-
-
 def test_local_competition_from_mnist_idx_files(tmp_path):
     rng = np.random.default_rng(1)
     mnist = tmp_path / "mnist"
     mnist.mkdir()
     images = rng.integers(0, 256, (70, 28, 28))
     labels = np.arange(70) % 10
-    _write_idx(mnist / "train-images-idx3-ubyte.gz", images[:60])
-    _write_idx(mnist / "train-labels-idx1-ubyte.gz", labels[:60])
-    _write_idx(mnist / "t10k-images-idx3-ubyte.gz", images[60:])
-    _write_idx(mnist / "t10k-labels-idx1-ubyte.gz", labels[60:])
+    write_idx(mnist / "train-images-idx3-ubyte.gz", images[:60])
+    write_idx(mnist / "train-labels-idx1-ubyte.gz", labels[:60])
+    write_idx(mnist / "t10k-images-idx3-ubyte.gz", images[60:])
+    write_idx(mnist / "t10k-labels-idx1-ubyte.gz", labels[60:])
     files = sources.resolve("mnist", tmp_path / "data", mnist)
     train, train_labels = data.read_digits_csv(files.train, labelled=True)
     test, _ = data.read_digits_csv(files.test, labelled=False)
