@@ -65,3 +65,35 @@ def test_save_writes_whole_files_or_nothing(tmp_path, tiny_local_results, monkey
     left = sorted(p.name for p in (tmp_path / "full").iterdir())
     assert left == ["simple_cnn_seed2.keras"]  # written whole before the failure
     assert not fileio.remove_partial_files(tmp_path)
+
+
+def _result(name: str, val: list[int], val_tta: list[int], labels: np.ndarray):
+    """A member whose validation predictions are `val` (and `val_tta` with TTA)."""
+    def probs(predicted):
+        return np.eye(10, dtype=np.float32)[predicted] * 0.9 + 0.01
+    accuracy = float(np.mean(np.array(val) == labels))
+    return members.MemberResult(Member(name, "dense", 0), probs(val), probs(val), {
+        "val_accuracy": accuracy, "train_seconds": 1.0}, b"", "here", probs(val_tta),
+        probs(val_tta))
+
+
+def test_choose_keeps_an_average_only_when_it_beats_its_best_member():
+    labels = np.array([1, 2, 3, 4])
+    # Three members that each miss another image (saying 0, which wins a tie): two of them
+    # outvote the odd one out, while one against one ties.
+    a = _result("a", [1, 2, 3, 0], [1, 2, 3, 0], labels)
+    b = _result("b", [1, 2, 0, 4], [1, 2, 0, 4], labels)
+    c = _result("c", [1, 0, 3, 4], [1, 0, 3, 4], labels)
+    kept, tta = members.choose([a, b, c], labels)
+    assert [r.member.name for r in kept] == ["a", "b", "c"] and not tta
+    assert "Kept: all the members, 100.00%" in members.verdict([a, b, c], kept, tta, labels)
+    # A member that is right everywhere alone: nothing beats it, so it stays alone.
+    best = _result("best", [1, 2, 3, 4], [1, 2, 3, 4], labels)
+    kept, tta = members.choose([a, best], labels)
+    assert [r.member.name for r in kept] == ["best"] and not tta
+    assert "the ensemble is that one member alone" in members.verdict([a, best], kept, tta,
+                                                                       labels)
+    # TTA is used only when it scores better on validation.
+    shifted = _result("s", [1, 2, 0, 0], [1, 2, 3, 4], labels)
+    kept, tta = members.choose([shifted], labels)
+    assert tta and "with test-time augmentation" in members.verdict([shifted], kept, tta, labels)

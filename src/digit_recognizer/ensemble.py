@@ -16,26 +16,26 @@ def combine(table: pd.DataFrame, split: Split, outputs: Outputs, size: int = 3) 
     """Ensemble the `size` models with the best validation accuracy; save it under ensemble/."""
     members = list(table.sort_values("val_accuracy", ascending=False)["stage"][:size])
     probs = [np.load(outputs.probabilities(name)) for name in members]
-    chosen = table.set_index("stage").loc[members]
     return save_average("ensemble", members, [p["val"] for p in probs],
-                        [p["test"] for p in probs], chosen.to_dict("records"), split,
-                        outputs.ensemble / "submission.csv",
+                        [p["test"] for p in probs], split, outputs.ensemble / "submission.csv",
                         outputs.ensemble / "probabilities.npz", outputs.ensemble / "metrics.json")
 
 
 def save_average(name: str, members: list[str], val_probs: list[np.ndarray],
-                 test_probs: list[np.ndarray], member_metrics: list[dict], split: Split,
-                 submission: Path, probabilities: Path, metrics_path: Path) -> dict:
+                 test_probs: list[np.ndarray], split: Split, submission: Path,
+                 probabilities: Path, metrics_path: Path,
+                 train_seconds: float | None = None) -> dict:
     """Score the members' mean probabilities as `name`; write its submission, probabilities
-    and metrics (the members' summed training figures)."""
+    and metrics. An average trains nothing of its own: `train_seconds` is what training its
+    members cost when they were trained for it (a seed ensemble), else None."""
     val, test = np.mean(val_probs, axis=0), np.mean(test_probs, axis=0)
     metrics = evaluate.score_and_submit(name, val, test, split, submission)
     metrics.update({
         "members": members,
         "split": split.fingerprint,
-        "train_seconds": float(sum(m["train_seconds"] for m in member_metrics)),
-        "epochs": int(sum(m["epochs"] for m in member_metrics)),
-        "parameters": int(sum(m["parameters"] for m in member_metrics)),
+        "train_seconds": None if train_seconds is None else round(float(train_seconds), 1),
+        "epochs": None,
+        "parameters": None,
     })
     with fileio.atomic_path(probabilities, suffix=".npz") as tmp:
         np.savez(tmp, val=val, test=test)

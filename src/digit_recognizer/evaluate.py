@@ -106,10 +106,14 @@ def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str
 def describe(metrics: dict) -> str:
     """One line for the notebook: how the stage did."""
     line = (f"{metrics['stage']}: validation accuracy {metrics['val_accuracy']:.4f} "
-            f"({metrics['val_errors']} errors), {metrics['parameters']:,} parameters, "
-            f"trained in {metrics['train_seconds']:.0f} s")
+            f"({metrics['val_errors']} errors)")
     if metrics.get("members"):
-        line += f" (members: {', '.join(metrics['members'])})"
+        line += f", the average of {', '.join(metrics['members'])}"
+        line += " with test-time augmentation" if metrics.get("tta") else ""
+    else:
+        line += f", {metrics['parameters']:,} parameters"
+    if metrics.get("train_seconds") is not None:
+        line += f", trained in {metrics['train_seconds']:.0f} s"
     if metrics.get("local_score") is not None:
         line += f"; local test score {metrics['local_score']:.4f}"
     return line

@@ -55,6 +55,9 @@ class MemberResult:
     metrics: dict
     model_bytes: bytes
     where: str  # host:pid that trained it
+    # The same with test-time augmentation (`evaluate.predict_tta`).
+    val_tta: np.ndarray | None = None
+    test_tta: np.ndarray | None = None
 
     def load_model(self):
         import keras
@@ -72,8 +75,9 @@ class MemberResult:
                  "metrics": folder / f"{name}.json"}
         with fileio.atomic_path(paths["model"], suffix=".keras") as tmp:
             tmp.write_bytes(self.model_bytes)
+        tta = {} if self.val_tta is None else {"val_tta": self.val_tta, "test_tta": self.test_tta}
         with fileio.atomic_path(paths["probabilities"], suffix=".npz") as tmp:
-            np.savez(tmp, val=self.val_probs, test=self.test_probs)
+            np.savez(tmp, val=self.val_probs, test=self.test_probs, **tta)
         fileio.write_json(paths["metrics"], self.metrics)
         return paths
 
@@ -95,11 +99,13 @@ def train_member(member: Member, split: Split | str | os.PathLike,
                        verbose=verbose, augmenter=augmenter)
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
+    val_tta = evaluate.predict_tta(model, split.x_val)
     val_pred = val_probs.argmax(axis=1)
     metrics = {
         **asdict(member),
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
+        "val_accuracy_tta": float(np.mean(val_tta.argmax(axis=1) == split.val_labels)),
         "local_score": None if split.answer_key is None
         else float(np.mean(test_probs.argmax(axis=1) == split.answer_key)),
         "train_seconds": round(result.seconds, 1),
@@ -113,20 +119,67 @@ def train_member(member: Member, split: Split | str | os.PathLike,
         model.save(path)
         model_bytes = path.read_bytes()
     return MemberResult(member, val_probs, test_probs, metrics, model_bytes,
-                        f"{socket.gethostname()}:{os.getpid()}")
+                        f"{socket.gethostname()}:{os.getpid()}", val_tta,
+                        evaluate.predict_tta(model, split.x_test))
 
 
-def average(results: list[MemberResult]) -> tuple[np.ndarray, np.ndarray]:
+def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The ensemble of `results`: their mean validation and test probabilities."""
+    if tta:
+        return (np.mean([r.val_tta for r in results], axis=0),
+                np.mean([r.test_tta for r in results], axis=0))
     return (np.mean([r.val_probs for r in results], axis=0),
             np.mean([r.test_probs for r in results], axis=0))
 
 
-def save_average(name: str, results: list[MemberResult], split: Split, outputs: Outputs) -> dict:
+def choose(results: list[MemberResult], labels: np.ndarray) -> tuple[list[MemberResult], bool]:
+    """The members and the use of TTA that score best on validation, and nothing else.
+
+    Tries the best k members (by their own validation accuracy) for every k, each with and
+    without TTA; ties go to fewer members, then to no TTA. So a single member is kept when no
+    average beats it, and TTA only when it helps.
+    """
+    ranked = sorted(results, key=lambda r: -r.metrics["val_accuracy"])
+    options = [(k, tta) for k in range(1, len(ranked) + 1)
+               for tta in ((False, True) if ranked[0].val_tta is not None else (False,))]
+
+    def score(option):
+        val, _ = average(ranked[:option[0]], option[1])
+        return float(np.mean(val.argmax(axis=1) == labels))
+
+    k, tta = max(options, key=lambda o: (score(o), -o[0], not o[1]))
+    return ranked[:k], tta
+
+
+def save_average(name: str, results: list[MemberResult], split: Split, outputs: Outputs,
+                 tta: bool = False) -> dict:
     """Score the members' average as the candidate `name`; save its metrics and probabilities."""
     from digit_recognizer import ensemble
 
-    return ensemble.save_average(
-        name, [r.member.name for r in results], [r.val_probs for r in results],
-        [r.test_probs for r in results], [r.metrics for r in results], split,
-        outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name))
+    val, test = zip(*[(r.val_tta, r.test_tta) if tta else (r.val_probs, r.test_probs)
+                      for r in results], strict=True)
+    metrics = ensemble.save_average(
+        name, [r.member.name for r in results], list(val), list(test), split,
+        outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name),
+        train_seconds=sum(r.metrics["train_seconds"] for r in results))
+    metrics["tta"] = tta
+    fileio.write_json(outputs.metrics(name), metrics)
+    return metrics
+
+
+def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
+            labels: np.ndarray) -> str:
+    """What the choice on validation found, in a sentence or two (Markdown)."""
+    def accuracy(members: list[MemberResult], with_tta: bool = False) -> float:
+        return float(np.mean(average(members, with_tta)[0].argmax(axis=1) == labels))
+
+    best = max(results, key=lambda r: r.metrics["val_accuracy"])
+    text = (f"On the {len(labels):,} validation images the best member "
+            f"(`{best.member.name}`) scores {accuracy([best]):.2%}, the average of all "
+            f"{len(results)} members {accuracy(results):.2%}.")
+    if len(kept) == 1 and not tta:
+        return text + (" No average beats the best member here, so the ensemble is that one "
+                       "member alone.")
+    what = "all the members" if len(kept) == len(results) else f"the best {len(kept)} members"
+    how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
+    return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
