@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from pathlib import Path
 
 from IPython.display import Markdown
 
@@ -18,6 +20,7 @@ from digit_recognizer import stages
 from digit_recognizer.layout import Outputs
 
 Z95 = 1.959964  # two-sided 95% normal quantile
+PACKAGE_DIR = Path(__file__).resolve().parent
 FULL_COMMAND = "./run_all.sh --source mnist --mnist-dir ../shared/data/mnist --profile full"
 
 
@@ -28,6 +31,25 @@ def read_source(outputs: Outputs) -> dict | None:
     """What `01_load` recorded of the data (`outputs/data/source.json`), or None before it ran."""
     path = outputs.source_info
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def shown_path(path: str | os.PathLike, outputs: Outputs) -> str:
+    """`path` as a notebook may print it: relative to the project (the folder of `outputs/`),
+    inside the package, or by its last two parts, never as an absolute path of this machine."""
+    path = Path(path).resolve()
+    for base, prefix in ((Path(outputs.root).resolve().parent, ""),
+                         (PACKAGE_DIR, "<package digit_recognizer>/")):
+        if path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return ".../" + "/".join(path.parts[-2:])
+
+
+SOURCE_FACTS = ("source", "description", "train_rows", "test_rows", "has_answer_key")
+
+
+def source_facts(source: Mapping | None) -> dict:
+    """What a split keeps of 01_load's record: the facts, not the files' paths."""
+    return {k: source[k] for k in SOURCE_FACTS if k in source} if source else {}
 
 
 def _rows(source: Mapping) -> str:
@@ -50,9 +72,10 @@ def _epochs(models: Sequence[str], profile: str, epochs: int | None) -> str:
 
 def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                 seed: int | None = None, split=None, models: Sequence[str] = (),
-                epochs: int | None = None, limits: Mapping[str, int] | None = None) -> str:
+                epochs: int | None = None, limits: Mapping[str, int] | None = None,
+                model: str = "") -> str:
     """The run in one paragraph, and for the `quick` profile that it is a smoke run."""
-    facts = []
+    facts = [f"model: {model}"] if model else []
     if source:
         rows = _rows(source)
         facts.append(f"data: {source.get('description') or source.get('source')} "
@@ -69,7 +92,7 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
         trained = _epochs(models, profile, epochs)
         facts.append(f"profile `{profile}`" + (f" ({trained})" if trained else ""))
     text = "**This run** · " + " · ".join(facts) if facts else "**This run**"
-    if profile is None:
+    if profile is None and not model:
         text += ("\n\nThis notebook does not depend on the training profile: it is the same in a "
                  "`quick` and a `full` run.")
     elif profile == "quick":
