@@ -115,7 +115,10 @@ def training_curves(history: dict[str, list[float]], title: str,
         ax = axes[2]
         per_epoch = steps_per_epoch or max(1, len(learning_rates) // max(1, len(epochs)))
         # Epoch e spans e - 1 .. e, so its curves' points (measured at its end) sit at its end.
-        ax.plot(np.arange(len(learning_rates)) / per_epoch, learning_rates, color="tab:red")
+        # Each step's rate holds until the next step; the last one until the end of training.
+        steps = np.arange(len(learning_rates) + 1) / per_epoch
+        ax.plot(steps, np.append(learning_rates, learning_rates[-1]), color="tab:red",
+                drawstyle="steps-post")
         ax.set(xlabel="epoch", ylabel="learning rate", title=f"{title}: learning rate per step",
                ylim=(0, max(float(np.max(learning_rates)), 1e-12) * 1.1))
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
@@ -125,9 +128,9 @@ def training_curves(history: dict[str, list[float]], title: str,
 
 
 def _whole_epochs(ax: plt.Axes, last: int, first: int = 1) -> None:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MultipleLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(10, max(1, last))))
+    ax.xaxis.set_major_locator(MultipleLocator(max(1, int(np.ceil(last / 10)))))
     ax.set_xlim(first - 0.3, last + 0.3)
 
 

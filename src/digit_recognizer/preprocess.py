@@ -75,7 +75,7 @@ def save_split(path: str | os.PathLike, split: Split) -> Path:
         path, train_images=pixels(split.x_train), train_labels=split.y_train.argmax(1),
         val_images=pixels(split.x_val), val_labels=split.val_labels,
         test_images=pixels(split.x_test), answer_key=split.answer_key,
-        source=np.array(json.dumps(split.source, sort_keys=True)) if split.source else None)
+        source=np.array([json.dumps(split.source, sort_keys=True)]) if split.source else None)
 
 
 def load_split(path: str | os.PathLike) -> Split:
@@ -83,4 +83,4 @@ def load_split(path: str | os.PathLike) -> Split:
     return Split(normalise(arrays["train_images"]), one_hot(arrays["train_labels"]),
                  normalise(arrays["val_images"]), one_hot(arrays["val_labels"]),
                  normalise(arrays["test_images"]), arrays.get("answer_key"),
-                 json.loads(str(arrays["source"])) if "source" in arrays else {})
+                 json.loads(str(arrays["source"][0])) if "source" in arrays else {})

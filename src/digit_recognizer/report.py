@@ -78,8 +78,8 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
     facts = [f"model: {model}"] if model else []
     if source:
         rows = _rows(source)
-        facts.append(f"data: {source.get('description') or source.get('source')} "
-                     f"(source `{source.get('source')}`)" + (f", {rows}" if rows else ""))
+        described = f", {source['description']}" if source.get("description") else ""
+        facts.append(f"data: `{source.get('source')}`{described}" + (f"; {rows}" if rows else ""))
     for name, value in (limits or {}).items():
         if value:
             facts.append(f"limited to the first {value:,} {name} rows")
@@ -207,8 +207,9 @@ def stage_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = N
             text += ("the model fits its training digits clearly better than new ones "
                      "(over-fitting).")
         elif 100 * (val - train) > noise:
-            text += ("validation is higher, as training accuracy is measured with dropout active"
-                     " (and on augmented digits, where the recipe augments).")
+            text += ("validation is higher, as training accuracy is the average over the "
+                     "epoch, while the weights were still improving, with dropout active where "
+                     "the model has it (and on augmented digits where the recipe augments).")
         else:
             text += "no gap beyond the noise, so no sign of over-fitting."
     if metrics.get("local_score") is not None:
