@@ -98,14 +98,16 @@ def test_comparison_names_the_best_and_the_noise():
     assert text.index("Best on validation: `double_cnn`") < text.index("`simple_cnn`")
     assert "`simple_cnn` is 0.5 points below `double_cnn`, within the noise" in text
     assert "`dense` is 7.5 points below `double_cnn`, larger than" in text
+    assert "cannot tell it from `simple_cnn`:" in text
+    assert "not settled" not in report.comparison_text(rows[:1], 800)
 
 
 def test_ensemble_says_when_averaging_did_not_help():
     members = [{"seed": 43, "val_accuracy": 0.96}, {"seed": 44, "val_accuracy": 0.95}]
     worse = report.ensemble_text({"val_accuracy": 0.955}, members, 800)
-    assert "95.0%–96.0%" in worse and "seed 43" in worse and "did not help" in worse
+    assert "95.0%–96.0%" in worse and "seed 43" in worse and "did not beat" in worse
     better = report.ensemble_text({"val_accuracy": 0.97}, members, 800)
-    assert "did not help" not in better and "above its best member" in better
+    assert "did not beat" not in better and "above its best member" in better
 
 
 def test_recipe_changes_list_every_difference():

@@ -230,6 +230,12 @@ def comparison_text(rows: Sequence[Mapping], n_val: int) -> str:
     for row in ranked[1:]:
         text += "\n- " + difference_text(_title(row["stage"]), row["val_accuracy"],
                                          _title(best["stage"]), best["val_accuracy"], n_val) + "."
+    tied = [r["stage"] for r in ranked[1:]
+            if not beyond_noise(r["val_accuracy"], best["val_accuracy"], n_val)]
+    if tied:
+        text += (f"\n\nSo {_title(best['stage'])} ranks first, but this validation set cannot "
+                 f"tell it from {', '.join(map(_title, tied))}: which of them is better is not "
+                 "settled by this run.")
     return text
 
 
@@ -249,9 +255,8 @@ def ensemble_text(average: Mapping, members: Sequence[Mapping], n_val: int) -> s
                             f"its best member (seed {best.get('seed', '?')})",
                             best["val_accuracy"], n_val) + "."
     if average["val_accuracy"] <= best["val_accuracy"]:
-        text += (" Averaging did not help here: the members make too many of the same mistakes "
-                 "(or too few members, trained too briefly), so the ensemble earns its cost "
-                 "only where it beats its best member.")
+        text += (" In this run, averaging did not beat the best member on validation; an "
+                 "ensemble earns its cost only where it does.")
     return text
 
 
