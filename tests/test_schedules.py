@@ -32,7 +32,8 @@ def test_constant_and_per_epoch():
 
 
 def test_cosine_warms_up_then_decays_to_zero():
-    per_epoch = schedules.per_epoch(stages.recipe("batchnorm", "full"), 37800)
-    assert len(per_epoch) == 10
+    recipe = stages.recipe("batchnorm", "full", 10)
+    per_epoch = schedules.per_epoch(recipe, 37800)
+    assert len(per_epoch) == recipe.epochs
     assert per_epoch[1] == max(per_epoch) and per_epoch[-1] < per_epoch[1] / 10
     assert all(a > b for a, b in zip(per_epoch[1:], per_epoch[2:], strict=False))

@@ -102,6 +102,10 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                  "the chain works, not what the methods reach: the README's *Results* and "
                  "*Benchmark* tables measure the `full` profile "
                  f"(`{FULL_COMMAND}`).")
+    elif profile != "full":
+        text += (f"\n\n> The `{profile}` profile. The README's *Results* and *Benchmark* "
+                 "tables measure the `full` profile: compare with them knowing the recipes "
+                 "differ.")
     else:
         text += ("\n\n> The `full` profile: the recipes that the README's *Results* and "
                  "*Benchmark* tables measure"
@@ -273,6 +277,8 @@ def recipe_changes(before: str, after: str, profile: str, epochs: int | None = N
     changes = []
     if a.builder != b.builder:
         changes.append(f"architecture: `{a.builder}` → `{b.builder}`")
+    if getattr(a, "precision", None) != getattr(b, "precision", None):  # arithmetic, if declared
+        changes.append(f"precision: {a.precision} → {b.precision}")
     ra, rb = stages.recipe(before, profile, epochs), stages.recipe(after, profile, epochs)
     for field in fields(ra):
         old, new = getattr(ra, field.name), getattr(rb, field.name)
