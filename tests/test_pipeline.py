@@ -157,4 +157,3 @@ def test_unwritable_outputs_is_one_clear_error(tmp_path):
     result = run_pipeline(project)
     assert result.returncode == 1
     assert f"cannot write to {blocker}" in result.stderr and "Traceback" not in result.stderr
-
