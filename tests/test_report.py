@@ -117,9 +117,13 @@ def test_ensemble_says_when_averaging_did_not_help():
 
 def test_recipe_changes_list_every_difference():
     # With the epochs fixed, what differs is the method; the recipes' epochs are listed too.
+    precision = [f"precision: {stages.MODELS[a].precision} → {stages.MODELS[b].precision}"
+                 for a, b in [("double_cnn", "batchnorm")]
+                 if getattr(stages.MODELS[a], "precision", None) !=
+                 getattr(stages.MODELS[b], "precision", None)]  # where the registry has it
     assert report.recipe_changes("double_cnn", "batchnorm", "quick", epochs=5) == [
-        "architecture: `double_cnn` → `batchnorm_cnn`", "learning rate: 0.001 → 0.003",
-        "schedule: constant → cosine"]
+        "architecture: `double_cnn` → `batchnorm_cnn`", *precision,
+        "learning rate: 0.001 → 0.003", "schedule: constant → cosine"]
     assert report.recipe_changes("batchnorm", "augmentation", "full", epochs=5) == [
         "label smoothing: 0.0 → 0.1", "augment: False → True"]
     before, after = (stages.recipe(m, "quick").epochs for m in ("batchnorm", "augmentation"))
