@@ -118,6 +118,7 @@ def test_ensemble_says_when_averaging_did_not_help():
 def test_recipe_changes_list_every_difference():
     # With the epochs fixed, what differs is the method; the recipes' epochs are listed too.
     precision = [f"precision: {stages.MODELS[a].precision} → {stages.MODELS[b].precision}"
+                 .replace("→ auto", "→ auto (bfloat16 where the hardware has it)")
                  for a, b in [("double_cnn", "batchnorm")]
                  if getattr(stages.MODELS[a], "precision", None) !=
                  getattr(stages.MODELS[b], "precision", None)]  # where the registry has it

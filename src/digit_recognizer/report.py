@@ -278,7 +278,8 @@ def recipe_changes(before: str, after: str, profile: str, epochs: int | None = N
     if a.builder != b.builder:
         changes.append(f"architecture: `{a.builder}` → `{b.builder}`")
     if getattr(a, "precision", None) != getattr(b, "precision", None):  # arithmetic, if declared
-        changes.append(f"precision: {a.precision} → {b.precision}")
+        shown = {"auto": "auto (bfloat16 where the hardware has it)"}
+        changes.append(f"precision: {a.precision} → {shown.get(b.precision, b.precision)}")
     ra, rb = stages.recipe(before, profile, epochs), stages.recipe(after, profile, epochs)
     for field in fields(ra):
         old, new = getattr(ra, field.name), getattr(rb, field.name)
