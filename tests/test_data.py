@@ -137,3 +137,16 @@ def test_stratified_split_keeps_shares_and_is_seeded():
     again = preprocess.stratified_split(labels, 0.1, seed=3)
     np.testing.assert_array_equal(val, again[1])
     assert not np.array_equal(val, preprocess.stratified_split(labels, 0.1, seed=4)[1])
+
+
+def test_split_keeps_the_source_facts_and_its_fingerprint(tmp_path):
+    rng = np.random.default_rng(0)
+    x = preprocess.normalise(rng.integers(0, 256, (12, 28, 28), dtype=np.uint8))
+    y = preprocess.one_hot(np.arange(12) % 10)
+    facts = {"source": "sample", "description": "the sample", "train_rows": 12}
+    split = preprocess.Split(x[:8], y[:8], x[8:], y[8:], x[:3], None, facts)
+    loaded = preprocess.load_split(preprocess.save_split(tmp_path / "split.npz", split))
+    assert loaded.source == facts and loaded.fingerprint == split.fingerprint
+    bare = preprocess.Split(x[:8], y[:8], x[8:], y[8:], x[:3])
+    assert preprocess.load_split(preprocess.save_split(tmp_path / "bare.npz", bare)).source == {}
+    assert bare.fingerprint == split.fingerprint

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -57,6 +58,44 @@ def test_unchanged_rerun_skips_every_stage(tiny_run):
     assert again.returncode == 0, again.stderr[-3000:]
     assert stage_lines(again.stdout) == dict.fromkeys(stages.STAGES, "unchanged")
     assert (project / "outputs" / "submission.csv").stat().st_mtime_ns == before
+
+
+# Absolute paths of the machine that ran a notebook: its folders, the project's, the package's.
+MACHINE_PATH = re.compile(r"(?<![\w.])(?:/(?:tmp|home|root|usr|opt|var|work|private|Users|mnt)/"
+                          r"|[A-Za-z]:\\|site-packages|dist-packages)")
+
+
+def notebook_texts(notebook: dict):
+    """Every text a reader of an executed notebook sees in its outputs, and its metadata."""
+    yield "metadata", json.dumps(notebook["metadata"])
+    for index, cell in enumerate(notebook["cells"]):
+        for output in cell.get("outputs", []):
+            where = f"cell {index} ({output['output_type']})"
+            if output["output_type"] == "stream":
+                yield where, "".join(output["text"])
+            elif output["output_type"] == "error":
+                yield where, "\n".join([output["evalue"], *output["traceback"]])
+            else:
+                for mime, value in output.get("data", {}).items():
+                    if not mime.startswith("image/"):  # base64 may spell anything
+                        yield f"{where} {mime}", value if isinstance(value, str) else \
+                            json.dumps(value)
+
+
+def test_executed_notebooks_carry_no_stderr_and_no_machine_paths(tiny_run):
+    project, _ = tiny_run
+    found = []
+    for name in stages.STAGES:
+        notebook = json.loads((project / "outputs" / "notebooks" / f"{name}.ipynb").read_text())
+        for cell in notebook["cells"]:
+            for output in cell.get("outputs", []):
+                if output["output_type"] == "stream" and output["name"] == "stderr":
+                    found.append(f"{name}: stderr {''.join(output['text'])[:300]!r}")
+        for where, text in notebook_texts(notebook):
+            for line in text.splitlines():
+                if MACHINE_PATH.search(line) or str(project) in line:
+                    found.append(f"{name} {where}: {line[:300]!r}")
+    assert not found, "\n".join(found)
 
 
 def test_failure_names_the_notebook_and_cell(tiny_run, tmp_path):

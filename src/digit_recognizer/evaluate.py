@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from digit_recognizer import fileio, plots, submit
+from digit_recognizer import fileio, plots, schedules, submit
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.preprocess import Split
@@ -70,7 +70,10 @@ def report_stage(stage: str, model, result, split: Split, outputs: Outputs) -> S
     metrics = score_and_submit(stage, val_probs, test_probs, split,
                                outputs.stage_submission(stage))
 
-    plots.save(plots.training_curves(result.history, stage), outputs.figure(stage, "curves"))
+    rates = schedules.learning_rates(result.recipe, len(split.x_train))
+    plots.save(plots.training_curves(result.history, stage, rates,
+                                     schedules.steps_per_epoch(result.recipe, len(split.x_train))),
+               outputs.figure(stage, "curves"))
     plots.save(plots.confusion_matrix(y_val, val_probs.argmax(1), stage),
                outputs.figure(stage, "confusion"))
     plots.save(plots.worst_mistakes(split.x_val, y_val, val_probs, stage),

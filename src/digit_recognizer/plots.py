@@ -96,44 +96,109 @@ def pixel_stats_table(train: np.ndarray, test: np.ndarray) -> pd.DataFrame:
 # ------------------------------------------------------------------ evaluation
 
 
-def training_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+def training_curves(history: dict[str, list[float]], title: str,
+                    learning_rates: np.ndarray | None = None,
+                    steps_per_epoch: int | None = None) -> plt.Figure:
+    """Loss and accuracy per epoch, and beside them the learning rate of every step when it is
+    given (`schedules.learning_rates`)."""
+    panels = 3 if learning_rates is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.4))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=False):
         ax.plot(epochs, history[metric], "o-", label="train")
-        ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
-        ax.set(xlabel="epoch", title=f"{title}: {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{title}: {metric}")
+        _whole_epochs(ax, len(epochs))
         ax.legend()
+    if learning_rates is not None:
+        ax = axes[2]
+        per_epoch = steps_per_epoch or max(1, len(learning_rates) // max(1, len(epochs)))
+        # Epoch e spans e - 1 .. e, so its curves' points (measured at its end) sit at its end.
+        # Each step's rate holds until the next step; the last one until the end of training.
+        steps = np.arange(len(learning_rates) + 1) / per_epoch
+        ax.plot(steps, np.append(learning_rates, learning_rates[-1]), color="tab:red",
+                drawstyle="steps-post")
+        ax.set(xlabel="epoch", ylabel="learning rate", title=f"{title}: learning rate per step",
+               ylim=(0, max(float(np.max(learning_rates)), 1e-12) * 1.1))
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+        _whole_epochs(ax, len(epochs), first=0)
+    fig.tight_layout()
     return fig
 
 
+def _whole_epochs(ax: plt.Axes, last: int, first: int = 1) -> None:
+    from matplotlib.ticker import MultipleLocator
+
+    ax.xaxis.set_major_locator(MultipleLocator(max(1, int(np.ceil(last / 10)))))
+    ax.set_xlim(first - 0.3, last + 0.3)
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Rows: true digit, columns: predicted digit."""
+    return pd.crosstab(pd.Categorical(y_true, DIGITS), pd.Categorical(y_pred, DIGITS),
+                       dropna=False).rename_axis(index="true", columns="predicted")
+
+
+def most_confused(y_true: np.ndarray, y_pred: np.ndarray, n: int = 8) -> pd.DataFrame:
+    """The `n` most frequent (true, predicted) pairs among the mistakes, most frequent first."""
+    matrix = confusion_counts(y_true, y_pred).to_numpy()
+    pairs = [(int(t), int(p), int(matrix[t, p])) for t in DIGITS for p in DIGITS
+             if t != p and matrix[t, p] > 0]
+    pairs.sort(key=lambda pair: (-pair[2], pair[0], pair[1]))
+    return pd.DataFrame(pairs[:n], columns=["true", "predicted", "count"])
+
+
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, title: str) -> plt.Figure:
-    matrix = pd.crosstab(pd.Categorical(y_true, DIGITS), pd.Categorical(y_pred, DIGITS),
-                         dropna=False)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
-                annot_kws={"fontsize": 7})
-    ax.set(xlabel="predicted", ylabel="true", title=f"{title}: confusion matrix")
+    """The mistakes only (the correct diagonal is masked and given per digit on the left),
+    and beside them the most confused pairs."""
+    matrix = confusion_counts(y_true, y_pred)
+    errors = int(np.sum(np.asarray(y_true) != np.asarray(y_pred)))
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.8), width_ratios=(1.4, 1))
+    mask = np.eye(10, dtype=bool) | (matrix.to_numpy() == 0)  # empty: no such mistake
+    sns.heatmap(matrix, mask=mask, annot=True, fmt="d", cmap="Reds", cbar=False, ax=ax,
+                annot_kws={"fontsize": 7}, vmin=0, linewidths=0.3, linecolor="0.9")
+    correct = np.diag(matrix.to_numpy())
+    ax.set_yticklabels([f"{d} ({c} ok)" for d, c in zip(DIGITS, correct, strict=True)],
+                       rotation=0, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true (correct predictions)",
+           title=f"{title}: mistakes ({errors} of {len(y_true)}; diagonal masked)")
+    ax.set_facecolor("white")
+    pairs = most_confused(y_true, y_pred)
+    if len(pairs):
+        labels = [f"{t} read as {p}" for t, p in zip(pairs["true"], pairs["predicted"],
+                                                      strict=True)]
+        bars.barh(labels[::-1], pairs["count"].to_numpy()[::-1], color="tab:red")
+        bars.bar_label(bars.containers[0], fontsize=8)
+        bars.set(xlabel="mistakes", title="most confused pairs")
+        bars.xaxis.get_major_locator().set_params(integer=True)
+    else:
+        bars.axis("off")
+        bars.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+    fig.tight_layout()
     return fig
 
 
 def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, title: str,
                    n: int = 15) -> plt.Figure:
-    """The wrong predictions the model was most sure of."""
+    """The worst mistakes: ranked by p(predicted) - p(true), both shown on each tile."""
+    y_true = np.asarray(y_true)
     y_pred = probs.argmax(axis=1)
+    rows_ = np.arange(len(y_true))
+    margin = probs[rows_, y_pred] - probs[rows_, y_true]
     wrong = np.flatnonzero(y_pred != y_true)
-    wrong = wrong[np.argsort(-probs[wrong, y_pred[wrong]])][:n]
+    wrong = wrong[np.argsort(-margin[wrong], kind="stable")][:n]
     cols = 5
     rows = max(1, int(np.ceil(len(wrong) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.7, rows * 2.0), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.8, rows * 2.2), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), wrong, strict=False):
         ax.imshow(images[i].squeeze(), cmap="gray_r")
-        ax.set_title(f"true {y_true[i]}, pred {y_pred[i]}\n{probs[i, y_pred[i]]:.0%} sure",
-                     fontsize=8)
-    n_wrong = int(np.sum(y_pred != y_true))
-    fig.suptitle(f"{title}: most confident mistakes ({n_wrong} of {len(y_true)} "
+        ax.set_title(f"true {y_true[i]}: p={probs[i, y_true[i]]:.2f}\n"
+                     f"read {y_pred[i]}: p={probs[i, y_pred[i]]:.2f}", fontsize=8)
+    n_wrong = len(np.flatnonzero(y_pred != y_true))
+    fig.suptitle(f"{title}: worst mistakes, by p(read) - p(true) ({n_wrong} of {len(y_true)} "
                  "validation digits wrong)")
     return fig
 

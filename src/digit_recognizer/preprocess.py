@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,9 @@ class Split:
     y_val: np.ndarray
     x_test: np.ndarray
     answer_key: np.ndarray | None = None
+    # What 01_load recorded of the data (source, description, row counts), so that the
+    # notebooks reading only the split can say what it was made from; no file paths.
+    source: dict = field(default_factory=dict)
 
     @property
     def val_labels(self) -> np.ndarray:
@@ -70,11 +74,13 @@ def save_split(path: str | os.PathLike, split: Split) -> Path:
     return data.save_dataset(
         path, train_images=pixels(split.x_train), train_labels=split.y_train.argmax(1),
         val_images=pixels(split.x_val), val_labels=split.val_labels,
-        test_images=pixels(split.x_test), answer_key=split.answer_key)
+        test_images=pixels(split.x_test), answer_key=split.answer_key,
+        source=np.array([json.dumps(split.source, sort_keys=True)]) if split.source else None)
 
 
 def load_split(path: str | os.PathLike) -> Split:
     arrays = data.load_arrays(path)
     return Split(normalise(arrays["train_images"]), one_hot(arrays["train_labels"]),
                  normalise(arrays["val_images"]), one_hot(arrays["val_labels"]),
-                 normalise(arrays["test_images"]), arrays.get("answer_key"))
+                 normalise(arrays["test_images"]), arrays.get("answer_key"),
+                 json.loads(str(arrays["source"][0])) if "source" in arrays else {})

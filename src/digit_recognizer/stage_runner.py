@@ -24,6 +24,11 @@ KERNEL_NAME = "digit-recognizer"
 RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"
 WORKERS_ENV = "DIGIT_RECOGNIZER_WORKERS"
 RAY_ADDRESS_ENV = "DIGIT_RECOGNIZER_RAY_ADDRESS"
+# Output that native libraries write straight to the kernel's file descriptors (TensorFlow's
+# C++ start-up and tf.data log lines) goes to the runner's terminal, not into the notebook:
+# ipykernel forwards it into the executed cells only when capture_fd_output is on (its
+# default). Python's own sys.stdout and sys.stderr are still captured as usual.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 
 
 def read_params(root: Path) -> dict:
@@ -75,6 +80,27 @@ def _failure(source: Path, tmp: Path, target: Path, what: str) -> DigitRecognize
                                 f"  executed copy with the traceback: {failed}")
 
 
+def _portable(notebook: Path, source: Path, target: Path) -> None:
+    """Papermill records the absolute paths it read and wrote (here: the temporary copy);
+    keep them relative to the project, so an executed notebook names no folder of the machine
+    that ran it."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    record = nb.metadata.get("papermill", {})
+    for key, path in (("input_path", source), ("output_path", target)):
+        if key in record:
+            record[key] = _relative(path)
+    nbformat.write(nb, notebook)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
+
+
 def execute(source: Path, target: Path, params: dict) -> dict:
     """Execute one notebook with papermill; return its timing split."""
     import papermill as pm
@@ -86,6 +112,7 @@ def execute(source: Path, target: Path, params: dict) -> dict:
             pm.execute_notebook(
                 str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
                 cwd=str(source.parent), progress_bar=True, report_mode=False,
+                extra_arguments=KERNEL_ARGUMENTS,
             )
         except pm.PapermillExecutionError as exc:
             raise _failure(source, tmp, target,
@@ -94,6 +121,7 @@ def execute(source: Path, target: Path, params: dict) -> dict:
         except DeadKernelError:
             raise _failure(source, tmp, target,
                            "stopped: its kernel died (killed, or out of memory)") from None
+        _portable(tmp, source, target)
         executed = json.loads(tmp.read_text())
     wall = time.perf_counter() - start
     cells = [c for c in executed["cells"] if c["cell_type"] == "code"]

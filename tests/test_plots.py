@@ -1,0 +1,62 @@
+"""The figures: what they plot, and what they rank."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from digit_recognizer import plots, schedules, stages  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+HISTORY = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.5],
+           "accuracy": [0.7, 0.9, 0.95], "val_accuracy": [0.7, 0.88, 0.93]}
+
+
+def test_training_curves_have_labelled_axes_whole_epochs_and_the_learning_rate():
+    recipe = stages.recipe("batchnorm", "quick", 3)
+    rates = schedules.learning_rates(recipe, 1000)
+    fig = plots.training_curves(HISTORY, "bn", rates, schedules.steps_per_epoch(recipe, 1000))
+    loss, accuracy, rate = fig.axes
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy", "learning rate"]
+    assert all(ax.get_xlabel() == "epoch" for ax in fig.axes)
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+    x, y = rate.lines[0].get_data()
+    assert x[0] == 0 and x[-1] == 3 and max(y) == pytest.approx(recipe.learning_rate)
+    assert len(plots.training_curves(HISTORY, "plain").axes) == 2
+
+
+def test_most_confused_pairs_and_a_matrix_of_mistakes_only():
+    y_true = np.array([4, 4, 4, 9, 7, 1, 1])
+    y_pred = np.array([9, 9, 4, 4, 1, 1, 1])
+    pairs = plots.most_confused(y_true, y_pred)
+    assert pairs.values.tolist() == [[4, 9, 2], [7, 1, 1], [9, 4, 1]]
+    fig = plots.confusion_matrix(y_true, y_pred, "m")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(texts) == ["1", "1", "2"]  # the correct diagonal and empty cells masked
+    assert "4 read as 9" in [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert "(4 of 7" in fig.axes[0].get_title()
+
+
+def test_worst_mistakes_ranked_by_the_gap_and_show_both_probabilities():
+    probs = np.full((4, 10), 0.01)
+    probs[0, [3, 5]] = [0.50, 0.40]  # true 5, read 3: gap 0.10
+    probs[1, [2, 7]] = [0.60, 0.01]  # true 7, read 2: gap 0.59
+    probs[2, 1] = 0.9  # true 1, right
+    probs[3, [8, 0]] = [0.70, 0.20]  # true 0, read 8: gap 0.50
+    fig = plots.worst_mistakes(np.zeros((4, 28, 28, 1)), np.array([5, 7, 1, 0]), probs, "m")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["true 7: p=0.01\nread 2: p=0.60", "true 0: p=0.20\nread 8: p=0.70",
+                      "true 5: p=0.40\nread 3: p=0.50"]

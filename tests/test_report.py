@@ -1,0 +1,135 @@
+"""What the notebooks say of a run is computed from its facts, and true."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from IPython.display import Markdown
+
+from digit_recognizer import report, stages
+from digit_recognizer.layout import Outputs
+
+SAMPLE = {"source": "sample", "description": "the embedded real-MNIST sample",
+          "train_rows": 8000, "test_rows": 2000, "has_answer_key": True}
+
+
+def split_of(n_train, n_val, n_test):
+    return SimpleNamespace(x_train=np.zeros(n_train), x_val=np.zeros(n_val),
+                           x_test=np.zeros(n_test))
+
+
+def test_quick_banner_says_smoke_run_and_points_to_the_full_profile():
+    text = report.banner_text(source=SAMPLE, profile="quick", seed=7,
+                              split=split_of(7200, 800, 2000), models=["dense", "batchnorm"])
+    assert "`sample`" in text and "8,000 training and 2,000 test rows" in text
+    assert "7,200 training, 800 validation and 2,000 test images" in text
+    dense, batchnorm = (stages.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
+    assert "seed 7" in text
+    assert (f"dense {dense} epochs, batchnorm {batchnorm} epochs" if dense != batchnorm
+            else f"{dense} epochs per model") in text
+    assert "smoke run" in text and "few rows" in text and "`full` profile" in text
+    assert "%" not in text  # no accuracy is stated by hand
+
+
+def test_full_banner_and_data_banner():
+    full = report.banner_text(source={**SAMPLE, "train_rows": 42000}, profile="full",
+                              models=["batchnorm"], epochs=3)
+    assert "smoke" not in full and "3 epochs per model" in full and "fewer rows" not in full
+    small = report.banner_text(source=SAMPLE, profile="full")
+    assert "fewer rows" in small
+    other = report.banner_text(source=SAMPLE, profile="other")
+    assert "`other` profile" in other and "smoke" not in other and "recipes differ" in other
+    data_only = report.banner_text(source=SAMPLE, limits={"training": 400, "test": 0})
+    assert "first 400 training rows" in data_only and "test rows" not in data_only.split("·")[-1]
+    assert "does not depend on the training profile" in data_only
+    assert isinstance(report.banner(source=SAMPLE), Markdown)
+
+
+def test_source_facts_keep_no_paths(tmp_path):
+    recorded = {**SAMPLE, "train": "/home/someone/train.csv", "test": "/tmp/test.csv"}
+    assert report.source_facts(recorded) == SAMPLE
+    assert report.source_facts(None) == {}
+    assert report.read_source(Outputs(tmp_path)) is None
+
+
+def test_shown_path_is_never_absolute(tmp_path):
+    outputs = Outputs(tmp_path / "project" / "outputs")
+    assert report.shown_path(tmp_path / "project" / "data" / "raw" / "train.csv",
+                             outputs) == "data/raw/train.csv"
+    inside = report.PACKAGE_DIR / "sample_data" / "train.csv.gz"
+    assert report.shown_path(inside, Outputs(tmp_path / "outputs")) == \
+        "<package digit_recognizer>/sample_data/train.csv.gz"
+    assert report.shown_path("/somewhere/else/mnist/train.csv", outputs) == \
+        ".../mnist/train.csv"
+
+
+def test_wilson_interval_known_values():
+    low, high = report.wilson(776, 800)
+    assert low == pytest.approx(0.95575, abs=1e-4) and high == pytest.approx(0.97976, abs=1e-4)
+    assert report.wilson(0, 10)[0] == 0.0 and report.wilson(10, 10)[1] == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        report.wilson(0, 0)
+
+
+def test_difference_beyond_noise_depends_on_the_number_of_rows():
+    # 98% vs 97%: noise on 800 validation rows, a real difference on 42,000.
+    assert not report.beyond_noise(0.98, 0.97, 800)
+    assert report.beyond_noise(0.98, 0.97, 42000)
+    low, high = report.difference_interval(0.98, 0.97, 800)
+    assert low < 0.01 < high
+    assert "cannot tell them apart" in report.difference_text("a", 0.98, "b", 0.97, 800)
+    assert "larger than" in report.difference_text("a", 0.98, "b", 0.90, 800)
+    assert "score the same" in report.difference_text("a", 0.98, "b", 0.98, 800)
+    assert report.noise_points(0.97, 800) == pytest.approx(1.7, abs=0.1)
+
+
+def test_stage_summary_reads_the_history():
+    metrics = {"stage": "batchnorm", "val_accuracy": 0.97, "val_errors": 24,
+               "local_score": 0.965}
+    fitting = {"accuracy": [0.9, 0.999], "val_accuracy": [0.9, 0.97]}
+    text = report.stage_summary_text(metrics, 800, fitting)
+    assert "97.0% (95% interval 95.6%–98.0%)" in text and "24 wrong" in text
+    assert "over-fitting" in text and "96.5%" in text
+    assert "no sign of over-fitting" in report.stage_summary_text(
+        metrics, 800, {"accuracy": [0.97], "val_accuracy": [0.97]})
+
+
+def test_comparison_names_the_best_and_the_noise():
+    rows = [{"stage": "dense", "val_accuracy": 0.90}, {"stage": "simple_cnn", "val_accuracy": 0.97},
+            {"stage": "double_cnn", "val_accuracy": 0.975}]
+    text = report.comparison_text(rows, 800)
+    assert text.index("Best on validation: `double_cnn`") < text.index("`simple_cnn`")
+    assert "`simple_cnn` is 0.5 points below `double_cnn`, within the noise" in text
+    assert "`dense` is 7.5 points below `double_cnn`, larger than" in text
+    assert "cannot tell it from `simple_cnn`:" in text
+    assert "not settled" not in report.comparison_text(rows[:1], 800)
+
+
+def test_ensemble_says_when_averaging_did_not_help():
+    members = [{"seed": 43, "val_accuracy": 0.96}, {"seed": 44, "val_accuracy": 0.95}]
+    worse = report.ensemble_text({"val_accuracy": 0.955}, members, 800)
+    assert "95.0%–96.0%" in worse and "seed 43" in worse and "did not beat" in worse
+    better = report.ensemble_text({"val_accuracy": 0.97}, members, 800)
+    assert "did not beat" not in better and "above its best member" in better
+
+
+def test_recipe_changes_list_every_difference():
+    # With the epochs fixed, what differs is the method; the recipes' epochs are listed too.
+    precision = [f"precision: {stages.MODELS[a].precision} → {stages.MODELS[b].precision}"
+                 .replace("→ auto", "→ auto (bfloat16 where the hardware has it)")
+                 for a, b in [("double_cnn", "batchnorm")]
+                 if getattr(stages.MODELS[a], "precision", None) !=
+                 getattr(stages.MODELS[b], "precision", None)]  # where the registry has it
+    assert report.recipe_changes("double_cnn", "batchnorm", "quick", epochs=5) == [
+        "architecture: `double_cnn` → `batchnorm_cnn`", *precision,
+        "learning rate: 0.001 → 0.003", "schedule: constant → cosine"]
+    assert report.recipe_changes("batchnorm", "augmentation", "full", epochs=5) == [
+        "label smoothing: 0.0 → 0.1", "augment: False → True"]
+    before, after = (stages.recipe(m, "quick").epochs for m in ("batchnorm", "augmentation"))
+    epochs = f"epochs: {before} → {after}"
+    assert (epochs in report.recipe_changes("batchnorm", "augmentation", "quick")) == \
+        (before != after)
+    assert "these changes together" in report.changes_text("double_cnn", "batchnorm", "quick")
+    assert "exactly as" in report.changes_text("dense", "dense", "quick")
