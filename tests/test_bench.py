@@ -53,3 +53,16 @@ def test_bench_reports_models_seeds_and_ensembles(fake_mnist, tmp_path, capsys):
     assert first["members"] == ["simple_cnn seed 42", "simple_cnn seed 43"]
     assert len(everything["members"]) == 4  # + both batchnorm seeds; the reference stays out
     assert "| ensemble: simple_cnn x2" in capsys.readouterr().out
+
+
+def test_the_readme_quotes_every_committed_result():
+    """Each benchmark result under bench/results/ appears in the README as the bench prints it."""
+    bench = load_bench()
+    readme = (ROOT / "README.md").read_text()
+    results = [json.loads(p.read_text()) for p in sorted((ROOT / "bench" / "results").glob(
+        "*.json"))]
+    profiles = [r for r in results if "profile" in r and "rows" in r]
+    assert profiles, "no profile benchmark committed under bench/results/"
+    for report in profiles:
+        for line in bench.markdown_table(report).splitlines():
+            assert line in readme, f"README lacks a line of {report['profile']}: {line}"
