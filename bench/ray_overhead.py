@@ -62,14 +62,15 @@ def main() -> None:
     import ray
     import tensorflow as tf
 
-    from digit_recognizer import executors, members
+    from digit_recognizer import executors, members, stages
 
     ensemble = members.make_members("simple_cnn", range(4), profile="quick")
     folder = Path(tempfile.mkdtemp(prefix="dr-bench-"))
     report = {"command": COMMAND, "machine": machine(),
               "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                            "keras": keras.__version__, "ray": ray.__version__},
-              "members": "4 x simple_cnn, quick profile (3 epochs), seeds 0-3",
+              "members": f"4 x simple_cnn, quick profile "
+                         f"({stages.recipe('simple_cnn', 'quick').epochs} epochs), seeds 0-3",
               "data": "the embedded sample, 10% of it for validation"}
     try:
         split = sample_split(folder / "split.npz")

@@ -43,7 +43,7 @@ class Model:
     precision: str = "float32"
 
 
-_REFERENCE = {"quick": Recipe(3), "full": Recipe(10), "gpu": Recipe(10)}
+_REFERENCE = {"quick": Recipe(2), "full": Recipe(10), "gpu": Recipe(10)}
 _BATCHNORM = dict(learning_rate=3e-3, schedule="cosine", jit_compile=False)
 _AUGMENTED = dict(_BATCHNORM, label_smoothing=0.1, augment=True)
 # On a GPU a step of these small networks costs about the same for 128 or 256 images: bigger
@@ -55,11 +55,11 @@ MODELS = {m.name: m for m in (
     Model("simple_cnn", "simple CNN", "simple_cnn", _REFERENCE, "97.24%"),
     Model("double_cnn", "double-convolution CNN", "double_cnn", _REFERENCE, "98.64%"),
     Model("batchnorm", "batch norm + cosine schedule", "batchnorm_cnn",
-          {"quick": Recipe(7, **_BATCHNORM), "full": Recipe(12, **_BATCHNORM),
+          {"quick": Recipe(6, **_BATCHNORM), "full": Recipe(12, **_BATCHNORM),
            "gpu": Recipe(30, **{**_BATCHNORM, **_GPU})},
           precision="auto"),
     Model("augmentation", "+ augmentation, label smoothing", "batchnorm_cnn",
-          {"quick": Recipe(5, **_AUGMENTED), "full": Recipe(18, **_AUGMENTED),
+          {"quick": Recipe(4, **_AUGMENTED), "full": Recipe(18, **_AUGMENTED),
            "gpu": Recipe(30, **{**_AUGMENTED, **_GPU})},
           "99%+ after 30 epochs", precision="auto"),
 )}
@@ -76,8 +76,8 @@ class SeedEnsemble:
 
 ENSEMBLES = {e.name: e for e in (
     SeedEnsemble("seed_ensemble",
-                 {"quick": "simple_cnn", "full": "augmentation", "gpu": "augmentation"},
-                 {"quick": 2, "full": 5, "gpu": 6}),
+                 {"quick": "dense", "full": "augmentation", "gpu": "augmentation"},
+                 {"quick": 3, "full": 5, "gpu": 6}),
 )}
 
 
