@@ -48,6 +48,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
             grep -v '^tensorflow-cpu==' requirements.txt > "$pins"
         fi
         "$PY" -m pip install --disable-pip-version-check -q -r "$pins" -e .
+        [ "$pins" = requirements.txt ] || rm -f "$pins"
     fi
     echo "$want" > "$stamp"
 fi

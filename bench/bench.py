@@ -24,17 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import (
-    augment,
-    data,
-    evaluate,
-    fileio,
-    models,
-    precision,
-    preprocess,
-    stages,
-    train,
-)
+from digit_recognizer import data, evaluate, fileio, members, precision, preprocess, stages
 
 REFERENCE = stages.STAGES["04_base_cnn"].models
 KAGGLE_TEST_ROWS = 28_000
@@ -65,22 +55,20 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 
 def train_one(model_name: str, seed: int, profile: str, split: preprocess.Split,
               epochs: int | None) -> dict:
-    """Train one model with one seed; its probabilities (plain and TTA) and figures."""
-    r = stages.recipe(model_name, profile, epochs)
-    model = models.build(model_name, seed)
-    result = train.fit(model, split, model_name, profile, seed, epochs, verbose=2,
-                       augmenter=augment.augmenter() if r.augment else None)
-    probs = {"val": evaluate.predict(model, split.x_val)[0],
-             "test": evaluate.predict(model, split.x_test)[0],
-             "val_tta": evaluate.predict_tta(model, split.x_val),
-             "test_tta": evaluate.predict_tta(model, split.x_test)}
+    """Train one model with one seed (as an ensemble member is trained) and measure it."""
+    result = members.train_member(
+        members.Member(f"{model_name}_seed{seed}", model_name, seed, profile, epochs), split,
+        verbose=2)
+    model = result.load_model()
+    m = result.metrics
+    probs = {"val": result.val_probs, "test": result.test_probs, "val_tta": result.val_tta,
+             "test_tta": result.test_tta}
     return {
-        "model": model_name, "seed": seed, "epochs": result.epochs,
-        "precision": model.dtype_policy.name, "parameters": int(model.count_params()),
-        "train_seconds": round(result.seconds, 1),
-        "train_images_per_second": round(len(split.x_train) * result.epochs / result.seconds),
-        "val_accuracy": accuracy(probs["val"], split.val_labels),
-        "val_accuracy_tta": accuracy(probs["val_tta"], split.val_labels),
+        "model": model_name, "seed": seed, "epochs": m["epochs"],
+        "precision": model.dtype_policy.name, "parameters": m["parameters"],
+        "train_seconds": m["train_seconds"],
+        "train_images_per_second": round(len(split.x_train) * m["epochs"] / m["train_seconds"]),
+        "val_accuracy": m["val_accuracy"], "val_accuracy_tta": m["val_accuracy_tta"],
         "test_accuracy": accuracy(probs["test"], split.answer_key),
         "test_errors": int(np.sum(probs["test"].argmax(1) != split.answer_key)),
         "test_accuracy_tta": accuracy(probs["test_tta"], split.answer_key),
@@ -173,12 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     # The profile's seed ensemble, reusing the members trained above.
     member_model, n_members = stages.seed_ensemble("seed_ensemble", args.profile,
                                                    args.ensemble_seeds)
-    members = [run(member_model, args.seed + i) for i in range(n_members)]
-    ensembles = [ensemble_row(f"{member_model} x{n_members}", members, split)]
-    others = [r for r in runs if r["model"] not in REFERENCE and r not in members]
+    team = [run(member_model, args.seed + i) for i in range(n_members)]
+    ensembles = [ensemble_row(f"{member_model} x{n_members}", team, split)]
+    others = [r for r in runs if r["model"] not in REFERENCE and r not in team]
     if others:
         ensembles.append(ensemble_row(f"{member_model} x{n_members} + {len(others)} more",
-                                      members + others, split))
+                                      team + others, split))
 
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "profile": args.profile,

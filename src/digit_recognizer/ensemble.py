@@ -24,10 +24,11 @@ def combine(table: pd.DataFrame, split: Split, outputs: Outputs, size: int = 3) 
 def save_average(name: str, members: list[str], val_probs: list[np.ndarray],
                  test_probs: list[np.ndarray], split: Split, submission: Path,
                  probabilities: Path, metrics_path: Path,
-                 train_seconds: float | None = None) -> dict:
+                 train_seconds: float | None = None, tta: bool = False) -> dict:
     """Score the members' mean probabilities as `name`; write its submission, probabilities
     and metrics. An average trains nothing of its own: `train_seconds` is what training its
-    members cost when they were trained for it (a seed ensemble), else None."""
+    members cost when they were trained for it (a seed ensemble), else None. `tta` says
+    whether the probabilities are test-time augmented."""
     val, test = np.mean(val_probs, axis=0), np.mean(test_probs, axis=0)
     metrics = evaluate.score_and_submit(name, val, test, split, submission)
     metrics.update({
@@ -36,6 +37,7 @@ def save_average(name: str, members: list[str], val_probs: list[np.ndarray],
         "train_seconds": None if train_seconds is None else round(float(train_seconds), 1),
         "epochs": None,
         "parameters": None,
+        "tta": tta,
     })
     with fileio.atomic_path(probabilities, suffix=".npz") as tmp:
         np.savez(tmp, val=val, test=test)

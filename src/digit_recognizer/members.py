@@ -59,6 +59,10 @@ class MemberResult:
     val_tta: np.ndarray | None = None
     test_tta: np.ndarray | None = None
 
+    def probabilities(self, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Validation and test probabilities, plain or with TTA."""
+        return (self.val_tta, self.test_tta) if tta else (self.val_probs, self.test_probs)
+
     def load_model(self):
         import keras
 
@@ -100,6 +104,7 @@ def train_member(member: Member, split: Split | str | os.PathLike,
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
     val_tta = evaluate.predict_tta(model, split.x_val)
+    test_tta = evaluate.predict_tta(model, split.x_test)
     val_pred = val_probs.argmax(axis=1)
     metrics = {
         **asdict(member),
@@ -119,17 +124,13 @@ def train_member(member: Member, split: Split | str | os.PathLike,
         model.save(path)
         model_bytes = path.read_bytes()
     return MemberResult(member, val_probs, test_probs, metrics, model_bytes,
-                        f"{socket.gethostname()}:{os.getpid()}", val_tta,
-                        evaluate.predict_tta(model, split.x_test))
+                        f"{socket.gethostname()}:{os.getpid()}", val_tta, test_tta)
 
 
 def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The ensemble of `results`: their mean validation and test probabilities."""
-    if tta:
-        return (np.mean([r.val_tta for r in results], axis=0),
-                np.mean([r.test_tta for r in results], axis=0))
-    return (np.mean([r.val_probs for r in results], axis=0),
-            np.mean([r.test_probs for r in results], axis=0))
+    val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
+    return np.mean(val, axis=0), np.mean(test, axis=0)
 
 
 def choose(results: list[MemberResult], labels: np.ndarray) -> tuple[list[MemberResult], bool]:
@@ -156,15 +157,11 @@ def save_average(name: str, results: list[MemberResult], split: Split, outputs: 
     """Score the members' average as the candidate `name`; save its metrics and probabilities."""
     from digit_recognizer import ensemble
 
-    val, test = zip(*[(r.val_tta, r.test_tta) if tta else (r.val_probs, r.test_probs)
-                      for r in results], strict=True)
-    metrics = ensemble.save_average(
+    val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
+    return ensemble.save_average(
         name, [r.member.name for r in results], list(val), list(test), split,
         outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name),
-        train_seconds=sum(r.metrics["train_seconds"] for r in results))
-    metrics["tta"] = tta
-    fileio.write_json(outputs.metrics(name), metrics)
-    return metrics
+        train_seconds=sum(r.metrics["train_seconds"] for r in results), tta=tta)
 
 
 def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,

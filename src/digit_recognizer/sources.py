@@ -67,10 +67,11 @@ def resolve(
 
     data_dir = Path(data_dir)
     raw_dir = data_dir / "raw"
+    attached = kaggle_notebook_files() if source in ("auto", "kaggle") else None
     if source == "auto":
         if local_files(raw_dir):
             source = "local"
-        elif kaggle_notebook_files() or kaggle_io.has_credentials():
+        elif attached or kaggle_io.has_credentials():
             source = "kaggle"
         else:
             source = "sample"
@@ -83,7 +84,6 @@ def resolve(
             )
         return files
     if source == "kaggle":
-        attached = kaggle_notebook_files()
         if attached is not None:
             return attached
         kaggle_io.download(raw_dir)

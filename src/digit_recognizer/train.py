@@ -42,25 +42,24 @@ class TrainResult:
 
 
 def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
-        epochs: int | None = None, verbose: int = 2, augmenter=None,
-        custom: Recipe | None = None) -> TrainResult:
+        epochs: int | None = None, verbose: int = 2, augmenter=None) -> TrainResult:
     """Compile and train `model` on the split's train part, validating on its validation part.
 
-    The recipe is the registry's for `stage` and `profile`, or `custom` (an experiment's).
     A recipe that augments needs the `augmenter` (`augment.augmenter()`), applied to each batch.
     """
     import keras
 
-    from digit_recognizer import models
+    from digit_recognizer import models, schedules
 
-    r = custom or recipe(stage, profile, epochs)
+    r = recipe(stage, profile, epochs)
     if r.augment != (augmenter is not None):
         raise DigitRecognizerError(
             f"the {stage} recipe {'needs' if r.augment else 'takes no'} augmenter"
             + (" (pass augmenter=augment.augmenter())" if r.augment else ""))
     n_epochs = r.epochs
     models.seed_everything(seed)
-    steps = int(np.ceil(len(split.x_train) / r.batch_size)) * n_epochs
+    # The same step count as the plotted schedule (`schedules.learning_rates`).
+    steps = schedules.steps_per_epoch(r, len(split.x_train)) * n_epochs
     if r.schedule == "cosine":
         warmup = max(1, steps // 10)
         learning_rate = keras.optimizers.schedules.CosineDecay(
