@@ -134,8 +134,9 @@ def module_users(root, module: str) -> list[str]:
 
 
 @pytest.mark.parametrize("module, users", [
-    ("augment", ["06_augmentation", "07_ensemble"]),  # the full seed ensemble augments too
-    ("executors", ["07_ensemble"]),
+    # The full seed ensemble and the last controlled experiment augment too.
+    ("augment", ["06_augmentation", "07_ensemble", "10_experiments"]),
+    ("executors", ["07_ensemble", "10_experiments"]),
 ])
 def test_module_edit_reruns_its_stages_and_their_descendants(project, module, users):
     root, env = project

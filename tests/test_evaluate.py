@@ -7,7 +7,7 @@ import pytest
 
 from digit_recognizer import fileio, preprocess
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.evaluate import stage_table
+from digit_recognizer.evaluate import shown_table, stage_table, table_of
 from digit_recognizer.layout import Outputs
 
 
@@ -54,3 +54,22 @@ def test_the_split_survives_saving_exactly(tmp_path):
     again = preprocess.load_split(preprocess.save_split(tmp_path / "split.npz", split))
     assert again.fingerprint == split.fingerprint
     np.testing.assert_array_equal(again.x_train, split.x_train)
+
+
+def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
+    table = table_of([
+        {"stage": "batchnorm", "val_accuracy": 0.98626, "val_errors": 11, "local_score": None,
+         "train_seconds": 40.4, "epochs": 6, "parameters": 141322},
+        {"stage": "seed_ensemble", "val_accuracy": 0.9875, "val_errors": 10,
+         "local_score": None, "train_seconds": 30.0, "epochs": None, "parameters": None,
+         "members": ["dense_seed43", "dense_seed44"], "tta": True},
+    ])
+    shown = shown_table(table)
+    assert list(shown.columns) == ["model", "validation accuracy", "validation errors",
+                                   "training"]  # no answer key: no local score column
+    assert shown["validation accuracy"].tolist() == ["98.63%", "98.75%"]
+    assert shown["training"].tolist() == [
+        "6 epochs, 40 s, 141,322 parameters",
+        "members: dense_seed43, dense_seed44, with test-time augmentation"]
+    table.loc[0, "local_score"] = 0.986
+    assert shown_table(table)["local score"].tolist() == ["98.60%", ""]

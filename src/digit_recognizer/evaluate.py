@@ -143,5 +143,27 @@ def stage_table(outputs: Outputs, models: list[str], split: Split | None = None)
 
 def table_of(rows: list[dict]) -> pd.DataFrame:
     columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
-               "parameters", "members"]
+               "parameters", "members", "tta"]
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _training(row: pd.Series) -> str:
+    if isinstance(row["members"], list):  # an average: it has no training of its own
+        return ("members: " + ", ".join(row["members"])
+                + (", with test-time augmentation" if row["tta"] is True else ""))
+    return (f"{row['epochs']:.0f} epochs, {row['train_seconds']:.0f} s, "
+            f"{row['parameters']:,.0f} parameters")
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` as a reader wants it: accuracies as percentages rounded once, an average's
+    members instead of training figures, and no column that is empty in every row."""
+    shown = pd.DataFrame({
+        "model": table["stage"],
+        "validation accuracy": table["val_accuracy"].map("{:.2%}".format),
+        "validation errors": table["val_errors"],
+        "local score": table["local_score"].map(
+            lambda v: "" if pd.isna(v) else f"{v:.2%}"),
+        "training": table.apply(_training, axis=1),
+    })
+    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])

@@ -65,6 +65,15 @@ class Outputs:
     def members(self, ensemble: str) -> Path:
         return self.root / "members" / ensemble
 
+    # Written by 10_experiments: every run of the controlled experiments, and their summary.
+    @property
+    def experiments(self) -> Path:
+        return self.root / "experiments"
+
+    @property
+    def experiments_summary(self) -> Path:
+        return self.experiments / "summary.json"
+
     # Written by 08_submit: the ensemble's metrics, probabilities and submission, when it made one.
     @property
     def ensemble(self) -> Path:
@@ -109,7 +118,7 @@ class Outputs:
 
 
 _FIGURE_OWNERS = {"02_eda": "eda", "03_preprocess": "preprocess", "08_submit": "submit",
-                  "09_own_handwriting": "own_handwriting"}
+                  "09_own_handwriting": "own_handwriting", "10_experiments": "experiments"}
 
 
 def model_products(outputs: Outputs, name: str) -> list[Path]:
@@ -125,6 +134,8 @@ def stage_products(outputs: Outputs, stage: str) -> list[Path]:
         return [outputs.split]
     if stage == "08_submit":
         return [outputs.submission, outputs.best_model, outputs.summary, outputs.ensemble]
+    if stage == "10_experiments":
+        return [outputs.experiments]
     ensembles = [p for name in STAGES[stage].ensembles for p in (
         outputs.metrics(name), outputs.probabilities(name), outputs.stage_submission(name),
         outputs.members(name))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +21,15 @@ from digit_recognizer.preprocess import Split
 
 @dataclass(frozen=True)
 class Member:
-    """What to train: a model of the registry (`stages.MODELS`), a seed and a profile."""
+    """What to train: a model of the registry (`stages.model`), a seed and a profile."""
 
     name: str
     stage: str
     seed: int
     profile: str = "quick"
     epochs: int | None = None  # None: the profile's count
+    train_rows: int | None = None  # None: the whole training split, else its first N rows
+    tta: bool = True  # also predict with test-time augmentation (5 passes more)
 
     def __post_init__(self):
         if not self.name or "/" in self.name or self.name.startswith("."):
@@ -35,13 +37,16 @@ class Member:
         if not isinstance(self.seed, int) or self.seed < 0:
             raise DigitRecognizerError(f"member {self.name}: seed must be an integer >= 0")
         stages.recipe(self.stage, self.profile, self.epochs)  # unknown model or profile: fail now
+        if self.train_rows is not None and self.train_rows < 1:
+            raise DigitRecognizerError(f"member {self.name}: train_rows must be >= 1")
 
 
 def make_members(models: list[str] | str, seeds: list[int] | range, profile: str = "quick",
-                 epochs: int | None = None) -> list[Member]:
-    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment."""
+                 epochs: int | None = None, **options) -> list[Member]:
+    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment.
+    `options` are further `Member` fields (`train_rows`, `tta`)."""
     models = [models] if isinstance(models, str) else list(models)
-    return [Member(f"{model}_seed{seed}", model, seed, profile, epochs)
+    return [Member(f"{model}_seed{seed}", model, seed, profile, epochs, **options)
             for model in models for seed in seeds]
 
 
@@ -93,6 +98,9 @@ def train_member(member: Member, split: Split | str | os.PathLike,
 
     if not isinstance(split, Split):
         split = preprocess.load_split(split)
+    if member.train_rows is not None:
+        split = replace(split, x_train=split.x_train[:member.train_rows],
+                        y_train=split.y_train[:member.train_rows])
     model = models.build(member.stage, member.seed)
     augmenter = None
     if stages.recipe(member.stage, member.profile).augment:
@@ -103,14 +111,15 @@ def train_member(member: Member, split: Split | str | os.PathLike,
                        verbose=verbose, augmenter=augmenter)
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
-    val_tta = evaluate.predict_tta(model, split.x_val)
-    test_tta = evaluate.predict_tta(model, split.x_test)
+    val_tta = evaluate.predict_tta(model, split.x_val) if member.tta else None
+    test_tta = evaluate.predict_tta(model, split.x_test) if member.tta else None
     val_pred = val_probs.argmax(axis=1)
     metrics = {
         **asdict(member),
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
-        "val_accuracy_tta": float(np.mean(val_tta.argmax(axis=1) == split.val_labels)),
+        "val_accuracy_tta": None if val_tta is None
+        else float(np.mean(val_tta.argmax(axis=1) == split.val_labels)),
         "local_score": None if split.answer_key is None
         else float(np.mean(test_probs.argmax(axis=1) == split.answer_key)),
         "train_seconds": round(result.seconds, 1),

@@ -6,6 +6,8 @@ softmax probabilities over the 10 digits, whichever Keras backend runs it (`KERA
 
 from __future__ import annotations
 
+import logging
+
 import keras
 from keras import layers
 
@@ -60,11 +62,13 @@ def double_cnn(name: str = "double_cnn") -> keras.Model:
     )
 
 
-def _conv_bn(filters: int, kernel: int = 3) -> list[layers.Layer]:
+def _conv_bn(filters: int, kernel: int = 3, batch_norm: bool = True) -> list[layers.Layer]:
     # The convolution's bias is redundant before batch normalisation. A momentum of 0.9 (Keras
     # defaults to 0.99) lets the running statistics settle within short trainings too.
     # "valid" padding shrinks the maps (28-26-24, 12-10-8, 4-2): 2.2x faster than "same" on
     # 2 CPU cores for the same weights (bench/), and MNIST's borders are empty anyway.
+    if not batch_norm:
+        return [layers.Conv2D(filters, kernel, activation="relu")]
     return [
         layers.Conv2D(filters, kernel, use_bias=False),
         layers.BatchNormalization(momentum=0.9),
@@ -72,20 +76,21 @@ def _conv_bn(filters: int, kernel: int = 3) -> list[layers.Layer]:
     ]
 
 
-def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model:
+def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25,
+                  batch_norm: bool = True) -> keras.Model:
     """A compact CNN (141k weights) with batch normalisation, global pooling and dropout."""
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
-            *_conv_bn(32),
-            *_conv_bn(32),
+            *_conv_bn(32, batch_norm=batch_norm),
+            *_conv_bn(32, batch_norm=batch_norm),
             layers.MaxPooling2D(),
             layers.Dropout(dropout),
-            *_conv_bn(64),
-            *_conv_bn(64),
+            *_conv_bn(64, batch_norm=batch_norm),
+            *_conv_bn(64, batch_norm=batch_norm),
             layers.MaxPooling2D(),
             layers.Dropout(dropout),
-            *_conv_bn(128),
+            *_conv_bn(128, batch_norm=batch_norm),
             layers.GlobalAveragePooling2D(),
             layers.Dropout(dropout),
             layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
@@ -93,6 +98,10 @@ def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25) -> keras.Model
         name=name,
     )
 
+
+def compact_cnn(name: str = "compact_cnn") -> keras.Model:
+    """The batch-norm CNN without its batch normalisation: where the experiments start (10)."""
+    return batchnorm_cnn(name, batch_norm=False)
 
 
 def seed_everything(seed: int) -> None:
@@ -102,22 +111,34 @@ def seed_everything(seed: int) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+        _drop_retracing_warnings(tf.get_logger())
+
+
+def _retracing(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _drop_retracing_warnings(logger: logging.Logger) -> None:
+    # Each new model traces its own predict function, so a notebook that trains several (an
+    # ensemble, the experiments) gets TensorFlow's warning against retracing in a loop.
+    if _retracing not in logger.filters:
+        logger.addFilter(_retracing)
 
 
 def build(model: str, seed: int | None = None, precision: str | None = None) -> keras.Model:
-    """A fresh, uncompiled model of the registry (`stages.MODELS`); `seed` fixes its weights.
+    """A fresh, uncompiled model of the registry (`stages.model`); `seed` fixes its weights.
 
     `precision` (default: the model's own) "auto" computes in bfloat16, weights and outputs
     staying float32, where the hardware does that fast (`precision.policy`).
     """
     from digit_recognizer.precision import policy
-    from digit_recognizer.stages import MODELS
+    from digit_recognizer.stages import model as registered
 
     if seed is not None:
         seed_everything(seed)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy(precision or MODELS[model].precision))
+    keras.config.set_dtype_policy(policy(precision or registered(model).precision))
     try:
-        return globals()[MODELS[model].builder](name=model)
+        return globals()[registered(model).builder](name=model)
     finally:
         keras.config.set_dtype_policy(previous)

@@ -232,3 +232,36 @@ def augmented_samples(images: np.ndarray, augmenter, n_digits: int = 4, variants
         axes[row, 0].set_title("original" if row == 0 else "", fontsize=8)
     fig.suptitle("Augmented training digits (rotation, zoom, shift)")
     return fig
+
+
+def experiment_accuracies(rows: list[dict], measured_on: str) -> plt.Figure:
+    """Each controlled experiment's accuracy: a dot per seed, the mean and its spread."""
+    fig, ax = plt.subplots(figsize=(1.3 * len(rows) + 2, 3.8))
+    for x, row in enumerate(rows):
+        values = 100 * np.asarray(row["accuracies"])
+        ax.plot(np.full(len(values), x), values, "o", color="tab:blue", alpha=0.6,
+                label="one seed" if x == 0 else None)
+        ax.errorbar(x + 0.15, values.mean(), yerr=100 * row["std"] or None, fmt="s",
+                    color="black", capsize=4, label="mean ± std" if x == 0 else None)
+    ax.set_xticks(range(len(rows)), [row["step"] for row in rows], rotation=20, ha="right")
+    ax.set(ylabel="accuracy (%)", title=f"One change per step, measured on the {measured_on}")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def experiment_curves(steps: list[tuple[str, list[list[float]]]]) -> plt.Figure:
+    """Validation accuracy per epoch of every trained step, the mean of its seeds."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    last = 1
+    for name, curves in steps:
+        mean = 100 * np.mean(curves, axis=0)
+        epochs = np.arange(1, len(mean) + 1)
+        ax.plot(epochs, mean, "o-", label=name)
+        last = max(last, len(mean))
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+           title="Validation accuracy per epoch (mean of the seeds)")
+    _whole_epochs(ax, last)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -273,7 +273,7 @@ def ensemble(average: Mapping, members: Sequence[Mapping], n_val: int) -> Markdo
 
 def recipe_changes(before: str, after: str, profile: str, epochs: int | None = None) -> list[str]:
     """Every difference between two models' training (architecture and recipe)."""
-    a, b = stages.MODELS[before], stages.MODELS[after]
+    a, b = stages.model(before), stages.model(after)
     changes = []
     if a.builder != b.builder:
         changes.append(f"architecture: `{a.builder}` → `{b.builder}`")
@@ -292,7 +292,7 @@ def changes_text(before: str, after: str, profile: str, epochs: int | None = Non
     changes = recipe_changes(before, after, profile, epochs)
     if not changes:
         return f"{_title(after)} trains exactly as {_title(before)}."
-    text = (f"Compared with {_title(before)} ({stages.MODELS[before].title}), this step "
+    text = (f"Compared with {_title(before)} ({stages.model(before).title}), this step "
             f"changes {len(changes)} thing{'s' * (len(changes) != 1)} (`{profile}` profile):\n"
             + "".join(f"\n- {change}" for change in changes))
     if len(changes) > 1:

@@ -66,6 +66,57 @@ MODELS = {m.name: m for m in (
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What every run of the controlled experiments (10_experiments) gets under a profile."""
+
+    epochs: int
+    seeds: int = 3
+    train_rows: int | None = None  # None: the whole training split
+    batch_size: int = 128
+
+
+@dataclass(frozen=True)
+class Step:
+    """One controlled experiment: a model that differs from the step before in one thing."""
+
+    model: Model
+    change: str  # that one thing, in words
+
+
+# One budget for every step, so that a step's difference from the one before is its change's
+# alone. quick: a smoke test of the chain, as cheap as can be. Batch norm's running statistics
+# need some 50 steps before the network predicts well (after 32 steps of 128 rows it read every
+# digit as one class), so quick takes 56 steps of 64 rows.
+EXPERIMENT_BUDGETS = {"quick": Budget(1, train_rows=3_584, batch_size=64), "full": Budget(4),
+                      "gpu": Budget(15)}
+
+
+def _experiment_steps() -> dict[str, Step]:
+    chain = (
+        ("exp_plain", "compact_cnn", {"jit_compile": "auto"},
+         "the start: the compact CNN of 05 without batch norm, Adam at a constant 0.001"),
+        ("exp_batch_norm", "batchnorm_cnn", {"jit_compile": False},
+         "batch normalisation after every convolution"),
+        ("exp_schedule", "batchnorm_cnn", {"learning_rate": 3e-3, "schedule": "cosine"},
+         "the learning-rate schedule: a warm-up to 0.003, then a cosine decay to zero"),
+        ("exp_label_smoothing", "batchnorm_cnn", {"label_smoothing": 0.1},
+         "label smoothing of 0.1"),
+        ("exp_augmentation", "batchnorm_cnn", {"augment": True},
+         "augmentation: random rotations, zooms and shifts of the training digits"),
+    )
+    steps, settings = {}, {}
+    for name, builder, change, why in chain:
+        settings = {**settings, **change}
+        recipes = {p: Recipe(b.epochs, b.batch_size, **settings)
+                   for p, b in EXPERIMENT_BUDGETS.items()}
+        steps[name] = Step(Model(name, why, builder, recipes, precision="auto"), why)
+    return steps
+
+
+EXPERIMENTS = _experiment_steps()
+
+
+@dataclass(frozen=True)
 class SeedEnsemble:
     """One recipe trained from several seeds, averaged: each member an independent job."""
 
@@ -104,6 +155,8 @@ STAGES = {s.name: s for s in (
                                  "06_augmentation", "07_ensemble"),
           candidates_from=("04_base_cnn", "05_batchnorm", "06_augmentation", "07_ensemble")),
     Stage("09_own_handwriting", upstream=("08_submit",)),
+    # Not a candidate of 08: what each change of the recipe is worth, measured apart.
+    Stage("10_experiments", upstream=("03_preprocess",)),
 )}
 
 
@@ -127,12 +180,20 @@ def seed_ensemble(name: str, profile: str, seeds: int = 0) -> tuple[str, int]:
     return ENSEMBLES[name].model[profile], seeds or ENSEMBLES[name].seeds[profile]
 
 
-def recipe(model: str, profile: str, epochs: int | None = None) -> Recipe:
-    """The recipe of `model` under `profile`; `epochs` overrides the profile's count."""
+def model(name: str) -> Model:
+    """A model of the stages (`MODELS`) or of the controlled experiments (`EXPERIMENTS`)."""
+    if name in MODELS:
+        return MODELS[name]
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name].model
+    raise DigitRecognizerError(f"unknown model {name!r}: choose one of "
+                               + ", ".join([*MODELS, *EXPERIMENTS]))
+
+
+def recipe(model_name: str, profile: str, epochs: int | None = None) -> Recipe:
+    """The recipe of a model under `profile`; `epochs` overrides the profile's count."""
     if profile not in PROFILES:
         raise DigitRecognizerError(f"unknown profile {profile!r}: choose one of "
                                    + ", ".join(PROFILES))
-    if model not in MODELS:
-        raise DigitRecognizerError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
-    chosen = MODELS[model].recipes[profile]
+    chosen = model(model_name).recipes[profile]
     return replace(chosen, epochs=epochs) if epochs else chosen

@@ -1,0 +1,154 @@
+"""Controlled experiments: one change per step, several seeds each, a verdict against noise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from itertools import pairwise
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from digit_recognizer import experiments, report, stages
+from digit_recognizer.experiments import StepScores
+from digit_recognizer.members import Member, MemberResult
+
+# Fields of a recipe that are the same change: the schedule brings its own peak rate.
+ONE_CHANGE = {frozenset({"learning_rate", "schedule"})}
+
+
+@pytest.mark.parametrize("profile", stages.PROFILES)
+def test_each_step_changes_one_thing_and_keeps_the_budget(profile):
+    budget = stages.EXPERIMENT_BUDGETS[profile]
+    for before, after in pairwise(stages.EXPERIMENTS):
+        a, b = stages.model(before), stages.model(after)
+        ra, rb = stages.recipe(before, profile), stages.recipe(after, profile)
+        changed = {f.name for f in fields(ra) if getattr(ra, f.name) != getattr(rb, f.name)
+                   and f.name != "jit_compile"} | ({"builder"} if a.builder != b.builder else set())
+        assert len(changed) == 1 or frozenset(changed) in ONE_CHANGE, (after, changed)
+        assert (rb.epochs, rb.batch_size) == (budget.epochs, budget.batch_size)
+        assert a.precision == b.precision
+
+
+def test_the_chain_ends_at_the_augmentation_recipe():
+    """The last step trains as 06 does (bar the epochs and batch): the chain explains 06."""
+    last = next(reversed(stages.EXPERIMENTS))
+    changes = report.recipe_changes("augmentation", last, "full")
+    assert all(c.startswith(("epochs", "batch size")) for c in changes), changes
+
+
+def test_an_experiment_model_is_found_and_an_unknown_one_named():
+    assert stages.model("exp_plain").builder == "compact_cnn"
+    with pytest.raises(Exception, match="unknown model 'nope'.*exp_plain"):
+        stages.model("nope")
+
+
+def test_plan_every_step_every_seed_and_tta_only_for_the_last():
+    team = experiments.plan("quick", seed=7)
+    budget = stages.EXPERIMENT_BUDGETS["quick"]
+    assert len(team) == len(stages.EXPERIMENTS) * budget.seeds
+    assert {m.seed for m in team} == set(range(7, 7 + budget.seeds))
+    last = next(reversed(stages.EXPERIMENTS))
+    assert all(m.tta == (m.stage == last) for m in team)
+    assert all(m.train_rows == budget.train_rows for m in team)
+    assert experiments.plan("full", 0, epochs=2)[0].epochs == 2
+
+
+def _result(stage: str, seed: int, val: np.ndarray, test: np.ndarray,
+            tta: np.ndarray | None = None) -> MemberResult:
+    member = Member(f"{stage}_seed{seed}", stage, seed, "quick", tta=tta is not None)
+    metrics = {"train_seconds": 1.0, "history": {"val_accuracy": [0.5, 0.6]}}
+    return MemberResult(member, val, test, metrics, b"", "here", tta, tta)
+
+
+def _probs(labels: np.ndarray, wrong: int) -> np.ndarray:
+    """One-hot probabilities that get the first `wrong` labels wrong."""
+    predicted = labels.copy()
+    predicted[:wrong] = (predicted[:wrong] + 1) % 10
+    return np.eye(10)[predicted]
+
+
+def test_score_measures_every_step_on_the_answer_key_then_tta_and_the_ensemble():
+    key = np.arange(100) % 10
+    split = SimpleNamespace(answer_key=key, val_labels=key[:10], x_val=np.zeros((10, 1)))
+    rows = experiments.measured_on(split)
+    assert rows.use_test and "100 hidden test rows" in rows.what
+    last = next(reversed(stages.EXPERIMENTS))
+    results = [_result(stage, seed, _probs(key[:10], 0), _probs(key, 10 + seed))
+               for stage in list(stages.EXPERIMENTS)[:-1] for seed in (0, 1)]
+    # The ensemble of these two is right wherever either member is: their errors differ.
+    results += [_result(last, seed, _probs(key[:10], 0), _probs(key, 4), _probs(key, 2 + seed))
+                for seed in (0, 1)]
+    steps = experiments.score(results, rows)
+    assert [s.name for s in steps] == [*stages.EXPERIMENTS, "tta", "ensemble"]
+    assert steps[0].accuracies == [0.9, 0.89]
+    assert steps[-2].accuracies == [0.98, 0.97]
+    assert steps[-1].accuracies == [0.98]  # ties go to the lower class: the right one here
+    assert steps[0].val_curves == [[0.5, 0.6], [0.5, 0.6]]
+
+
+def test_without_an_answer_key_the_validation_rows_are_used():
+    split = SimpleNamespace(answer_key=None, val_labels=np.arange(10), x_val=np.zeros((10, 1)))
+    rows = experiments.measured_on(split)
+    assert not rows.use_test and rows.what == "10 validation rows"
+
+
+def _step(name: str, *accuracies: float) -> StepScores:
+    return StepScores(name, f"change {name}", list(accuracies), list(range(len(accuracies))))
+
+
+@pytest.mark.parametrize(("before", "after", "n_rows", "verdict"), [
+    ((0.950, 0.951, 0.949), (0.990, 0.991, 0.989), 10_000, "helps"),
+    ((0.990, 0.991, 0.989), (0.950, 0.951, 0.949), 10_000, "hurts"),
+    # Beyond the rows' noise, not beyond the seeds' spread.
+    ((0.950, 0.990, 0.930), (0.970, 0.960, 0.980), 100_000, "not settled"),
+    # Beyond the seeds' spread, not beyond the noise of 500 rows.
+    ((0.9500, 0.9501, 0.9499), (0.9550, 0.9551, 0.9549), 500, "not settled"),
+    ((0.95, 0.95, 0.95), (0.95, 0.95, 0.95), 1_000, "not settled"),
+])
+def test_a_change_counts_only_beyond_both_kinds_of_noise(before, after, n_rows, verdict):
+    found = experiments.compare(_step("b", *after), _step("a", *before), n_rows)
+    assert found.verdict == verdict
+    assert found.difference == pytest.approx(np.mean(after) - np.mean(before))
+
+
+def test_a_single_value_has_no_seed_interval_and_is_judged_on_the_rows():
+    found = experiments.compare(_step("ensemble", 0.995), _step("tta", 0.990, 0.991, 0.989),
+                                28_000)
+    assert found.seed_interval is None and found.verdict == "helps"
+
+
+def test_summary_names_every_verdict_and_the_budget():
+    steps = [_step("exp_plain", 0.95, 0.951, 0.949), _step("exp_batch_norm", 0.99, 0.991, 0.989),
+             _step("exp_schedule", 0.99, 0.991, 0.989)]
+    found = experiments.verdicts(steps, 10_000)
+    rows = experiments.Rows(np.zeros(10_000), "10,000 validation rows", False)
+    team = experiments.plan("full", 42)
+    text = experiments.summary_text(steps, found, rows, team, 37_800)
+    assert "`exp_batch_norm` (change exp_batch_norm): **helps**: +4.00 points" in text
+    assert "`exp_schedule` (change exp_schedule): **not settled**: +0.00 points" in text
+    assert "these help: exp_batch_norm" in text
+    assert "Not settled at this budget: exp_schedule" in text
+    assert "each 4 epochs over 37,800 training rows in batches of 128" in text
+    assert "gains 4.00 points in all" in text
+
+
+def test_readme_quotes_every_committed_experiments_result():
+    readme = (ROOT / "README.md").read_text()
+    results = sorted((ROOT / "bench" / "results").glob("experiments-*.json"))
+    assert results, "the full run's experiments are committed under bench/results/"
+    for path in results:
+        assert experiments.markdown_table(json.loads(path.read_text())) in readme, path.name
+
+
+def test_markdown_table_rows_follow_the_summary():
+    steps = [_step("exp_plain", 0.95, 0.951, 0.949), _step("exp_batch_norm", 0.99, 0.991, 0.989),
+             _step("ensemble", 0.992)]
+    summary = {"steps": [s.row() for s in steps],
+               "verdicts": [v.row() for v in experiments.verdicts(steps, 10_000)]}
+    lines = experiments.markdown_table(summary).splitlines()
+    assert lines[2] == "| `exp_plain` | change exp_plain | 95.00% | 94.90–95.10% |  |  |"
+    assert lines[3].endswith("| 99.00% | 98.90–99.10% | +4.00 points | helps |")
+    assert lines[4].endswith("| 99.20% |  | +0.20 points | not settled |")
