@@ -296,8 +296,9 @@ def changes_text(before: str, after: str, profile: str, epochs: int | None = Non
             f"changes {len(changes)} thing{'s' * (len(changes) != 1)} (`{profile}` profile):\n"
             + "".join(f"\n- {change}" for change in changes))
     if len(changes) > 1:
-        text += ("\n\nA difference in accuracy comes from these changes together; this run does "
-                 "not measure which of them made it.")
+        text += ("\n\nA difference in accuracy comes from these changes together; this notebook "
+                 "does not measure which of them made it. `10_experiments` does: it adds them "
+                 "one at a time, from several seeds each.")
     return text
 
 
