@@ -155,3 +155,31 @@ def test_naive_input_of_a_dark_board_is_not_inverted():
     board[30:70, 45:55] = 230
     naive = naive_prep.naive_input(board)
     assert naive[14, 14] > 200 and naive[2, 2] < 40  # the bright chalk stays bright
+
+
+def test_the_failure_story_prefers_a_misread_digit():
+    p = [0.0] * 10
+    p[7], p[1] = 0.55, 0.45
+    merged = checked("12", [sure(1)])
+    misread = checked("41", [sure(4), digit_reading(p)])
+    c, i, text = handwriting_check.failure_story([merged, misread])
+    assert (c, i) == (misread, 1)
+    assert text.startswith("**41** was read as **47**: a 1 read as 7 (p=0.55)")
+    c, i, text = handwriting_check.failure_story([checked("3", [sure(3)]), merged])
+    assert (c, i) == (merged, None) and "segmentation" in text
+
+
+def test_without_failures_the_story_is_the_least_confident_digit():
+    p = [0.0] * 10
+    p[8], p[3] = 0.7, 0.3
+    results = [checked("5", [sure(5)]), checked("18", [sure(1), digit_reading(p)])]
+    c, i, text = handwriting_check.failure_story(results)
+    assert (c, i) == (results[1], 1)
+    assert text == ("Every picture was read right. The least confident reading is the 8 in "
+                    "**18**, read with p=0.70; the model's second choice there was 3 (p=0.30).")
+
+
+def test_an_eight_takes_an():
+    p = [0.0] * 10
+    p[3], p[8] = 0.6, 0.4
+    assert handwriting_check.explain_digit(8, digit_reading(p)).startswith("an 8 read as 3")

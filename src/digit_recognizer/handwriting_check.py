@@ -91,7 +91,8 @@ def explain_digit(true: int, digit: predict.DigitReading) -> str:
     """One misread digit: what the model chose, and where it ranked the true digit."""
     rank = int((digit.probabilities > digit.probabilities[true]).sum()) + 1
     p_true = float(digit.probabilities[true])
-    said = f"a {true} read as {digit.digit} (p={digit.probability:.2f})"
+    said = f"{'an' if true == 8 else 'a'} {true} read as {digit.digit} " \
+        f"(p={digit.probability:.2f})"
     if rank == 2:
         return f"{said}; the true digit was the model's second choice (p={p_true:.2f})"
     return f"{said}; the true digit ranked {rank} of 10 (p={p_true:.3f})"
@@ -156,6 +157,33 @@ def least_confident(checked: Sequence[Checked]) -> tuple[Checked, int]:
                key=lambda pair: pair[0].reading.digits[pair[1]].probability)
 
 
+def segmentation_failure(checked: Sequence[Checked]) -> Checked | None:
+    """The first picture split into the wrong number of digits, if any."""
+    return next((c for c in checked if len(c.read) != len(c.expected)), None)
+
+
+def failure_story(checked: Sequence[Checked]) -> tuple[Checked, int | None, str]:
+    """The failure to show: (picture, digit position or None, what happened, in words).
+
+    A misread digit first, else a picture split wrongly (position None); when every picture
+    was read right, the digit read with the least confidence, and that is what the text says.
+    """
+    misread = first_misread_digit(checked)
+    if misread is not None:
+        c, i = misread
+        return c, i, f"**{c.expected}** was read as **{c.read}**: {c.explanation}."
+    split = segmentation_failure(checked)
+    if split is not None:
+        return split, None, f"**{split.expected}** was read as **{split.read or '?'}**: " \
+            f"{split.explanation}."
+    c, i = least_confident(checked)
+    digit = c.reading.digits[i]
+    second, p_second = digit.top[1]
+    return c, i, (f"Every picture was read right. The least confident reading is the "
+                  f"{c.expected[i]} in **{c.expected}**, read with p={digit.probability:.2f}; "
+                  f"the model's second choice there was {second} (p={p_second:.2f}).")
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -193,6 +221,26 @@ def plot_digit(digit: predict.DigitReading, true: int):
     right.set_xticks(range(10))
     right.set_ylim(0, 1)
     right.set_ylabel("probability")
+    return fig
+
+
+def plot_preparations(rendered: Sequence[Rendered], count: int = 8):
+    """A column per picture: the picture, its naive 28x28 input, its MNIST-style input."""
+    from matplotlib.figure import Figure
+
+    shown = list(rendered[:count])
+    fig = Figure(figsize=(1.6 * len(shown), 5.0), layout="constrained")
+    axes = fig.subplots(3, len(shown), squeeze=False)
+    for column, item in zip(axes.T, shown, strict=True):
+        prepared = images.prepare(item.picture).inputs
+        column[0].imshow(np.asarray(item.picture.convert("RGB")))
+        column[1].imshow(naive_prep.naive_input(item.picture), cmap="gray", vmin=0, vmax=255)
+        column[2].imshow(np.hstack(list(prepared)), cmap="gray", vmin=0, vmax=255)
+        for ax in column:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, name in zip(axes[:, 0], ("picture", "naive", "MNIST-style"), strict=True):
+        ax.set_ylabel(name)
     return fig
 
 
