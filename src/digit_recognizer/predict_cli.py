@@ -83,6 +83,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--examples", action="store_true",
                    help="also read the example pictures shipped with the package")
     p.add_argument("--make-examples", type=Path, metavar="DIR",
-                   help="write the example pictures (sample test digits that no model of the "
-                   "project trains on, rendered as photos) to DIR and exit")
+                   help="write the example pictures (sample test digits that are also hidden test "
+                   "rows of the local full-MNIST competition, rendered as photos) to DIR and exit")
     p.set_defaults(func=_cmd_predict)
