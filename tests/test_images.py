@@ -13,8 +13,9 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from digit_recognizer import data, images
+from digit_recognizer import data, images, picture_makers
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.picture_makers import photo_like
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_a_photo_becomes_an_mnist_digit(sample):
     rng = np.random.default_rng(0)
     scores = []
     for digit in test[:30]:
-        photo = images.photo_like([digit], rng)
+        photo = photo_like([digit], rng)
         assert photo.shape[0] > 100 and photo.ndim == 3  # dark on light, RGB, uneven light
         image = one_digit(photo)
         assert image.dtype == np.uint8 and image.shape == (28, 28)
@@ -69,9 +70,9 @@ def test_the_same_digit_on_paper_or_on_a_board(sample):
     rng = np.random.default_rng(1)
     for digit in test[:5]:
         state = rng.bit_generator.state
-        paper = images.prepare(images.photo_like([digit], rng))
+        paper = images.prepare(photo_like([digit], rng))
         rng.bit_generator.state = state
-        board = images.prepare(images.photo_like([digit], rng, dark_background=True))
+        board = images.prepare(photo_like([digit], rng, dark_background=True))
         assert paper.inverted and not board.inverted
         assert similarity(paper.digits[0].image, board.digits[0].image) > 0.9
 
@@ -149,7 +150,7 @@ KINDS = ["png-rgb", "png-gray", "png-16bit", "png-palette", "png-gray-alpha", "p
 def test_formats_and_modes(sample, tmp_path, kind):
     test, _ = sample
     digit = test[7]
-    photo = Image.fromarray(images.photo_like([digit], np.random.default_rng(2)))
+    photo = Image.fromarray(photo_like([digit], np.random.default_rng(2)))
     picture, image_format, options = _as(photo, kind)
     path = tmp_path / f"digit.{image_format.lower()}"
     picture.save(path, format=image_format, **options)
@@ -172,7 +173,7 @@ def test_transparent_drawings(sample, tmp_path, colour):
 def test_transparent_margins_take_the_paper_colour(sample):
     test, _ = sample
     digit = test[12]
-    photo = Image.fromarray(images.photo_like([digit], np.random.default_rng(3))).convert("RGBA")
+    photo = Image.fromarray(photo_like([digit], np.random.default_rng(3))).convert("RGBA")
     alpha = np.full(photo.size[::-1], 255, np.uint8)
     alpha[:, :15] = 0  # a transparent (black) strip down the left side
     photo.putalpha(Image.fromarray(alpha))
@@ -182,7 +183,7 @@ def test_transparent_margins_take_the_paper_colour(sample):
 def test_exif_orientation_is_applied(sample, tmp_path):
     test, _ = sample
     digit = test[13]
-    photo = Image.fromarray(images.photo_like([digit], np.random.default_rng(4)))
+    photo = Image.fromarray(photo_like([digit], np.random.default_rng(4)))
     upright = one_digit(photo)
     # A phone stores the sensor's pixels sideways and says how to turn them in EXIF.
     sideways = photo.transpose(Image.Transpose.ROTATE_90)
@@ -195,7 +196,7 @@ def test_exif_orientation_is_applied(sample, tmp_path):
 def test_an_enormous_photo_is_downscaled_first(sample, tmp_path):
     test, _ = sample
     digit = test[14]
-    photo = Image.fromarray(images.photo_like([digit], np.random.default_rng(5))).convert("L")
+    photo = Image.fromarray(photo_like([digit], np.random.default_rng(5))).convert("L")
     huge = photo.resize((photo.width * 20, photo.height * 20), Image.Resampling.BILINEAR)
     path = tmp_path / "huge.jpg"
     huge.save(path, quality=70)  # tens of megapixels
@@ -241,7 +242,7 @@ def test_not_an_image(tmp_path):
 
 @pytest.mark.parametrize("image_format", ["PNG", "JPEG"])
 def test_truncated_file(sample, tmp_path, image_format):
-    photo = Image.fromarray(images.photo_like([sample[0][0]], np.random.default_rng(6)))
+    photo = Image.fromarray(photo_like([sample[0][0]], np.random.default_rng(6)))
     buffer = io.BytesIO()
     photo.save(buffer, format=image_format)
     path = tmp_path / f"cut.{image_format.lower()}"
@@ -292,7 +293,7 @@ def test_numbers_are_split_left_to_right(sample):
     for _ in range(12):
         n = int(rng.integers(2, 11))
         rows = rng.choice(len(test), n, replace=False)
-        photo = images.photo_like(list(test[rows]), rng, digit_px=(40, 110))
+        photo = photo_like(list(test[rows]), rng, digit_px=(40, 110))
         prepared = images.prepare(photo)
         assert len(prepared.digits) == n, labels[rows]
         lefts = [d.box[0] for d in prepared.digits]
@@ -344,7 +345,7 @@ def test_a_row_of_scribbles_is_refused():
 
 
 def test_the_shipped_examples_are_reproducible(tmp_path):
-    written = images.make_examples(tmp_path)
+    written = picture_makers.make_examples(tmp_path)
     assert [p.name for p in written] == [p.name for p in images.example_images()]
     for fresh, shipped in zip(written, images.example_images(), strict=True):
         assert shipped.is_file(), f"{shipped} missing: digit-recognizer predict --make-examples"
@@ -352,6 +353,71 @@ def test_the_shipped_examples_are_reproducible(tmp_path):
         a = np.asarray(Image.open(fresh).convert("RGBA"), np.int16)
         b = np.asarray(Image.open(shipped).convert("RGBA"), np.int16)
         assert a.shape == b.shape and np.abs(a - b).mean() < 1.0
+
+
+def test_the_example_digits_are_ones_no_model_trains_on():
+    # Sample test rows are MNIST test images; those chosen are also hidden test rows of the
+    # local competition built from all of MNIST, none of its training rows.
+    rows = picture_makers.unseen_sample_rows()
+    _, sample_test = data.sample_rows()
+    competition_train, competition_test = data.competition_rows()
+    mnist_index = data.MNIST_TRAIN_SIZE + sample_test
+    assert len(rows) > 100
+    assert not np.isin(mnist_index[rows], competition_train).any()
+    others = np.setdiff1d(np.arange(len(sample_test)), rows)
+    assert np.isin(mnist_index[others], competition_train).all()
+    labels = data.read_answer_key(data.sample_dir() / "answer_key.csv.gz")
+    numbers = list(images.example_numbers().values())
+    chosen = picture_makers.example_rows(numbers, labels, rows)
+    assert all(set(r) <= set(rows.tolist()) for r in chosen)
+    assert ["".join(str(labels[i]) for i in r) for r in chosen] == numbers
+    flat = [i for r in chosen for i in r]
+    assert len(flat) == len(set(flat))  # no digit written twice
+
+
+def test_the_readme_names_the_rows_of_its_example():
+    labels = data.read_answer_key(data.sample_dir() / "answer_key.csv.gz")
+    numbers = images.example_numbers()
+    rows = picture_makers.example_rows(list(numbers.values()), labels,
+                                       picture_makers.unseen_sample_rows())
+    ids = [str(r + 1) for r in rows[list(numbers).index("year_1969.jpg")]]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"sample test rows {', '.join(ids[:-1])} and {ids[-1]} (their `ImageId`)" in readme
+
+
+def test_every_example_has_a_style():
+    assert set(picture_makers.EXAMPLE_STYLES) == set(images.example_numbers())
+
+
+def test_reading_code_never_imports_the_picture_makers():
+    code = ("import sys; import digit_recognizer.images, digit_recognizer.predict, "
+            "digit_recognizer.demo, digit_recognizer.predict_cli, digit_recognizer.cli as c; "
+            "c.build_parser().parse_args(['predict', 'x.png']); "
+            "assert 'digit_recognizer.picture_makers' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_rendered_numbers_are_deterministic_and_labelled(sample):
+    test, labels = sample
+    first = picture_makers.render_numbers(test[:300], labels[:300], 12, seed=3)
+    again = picture_makers.render_numbers(test[:300], labels[:300], 12, seed=3)
+    other = picture_makers.render_numbers(test[:300], labels[:300], 12, seed=4)
+    assert [r.number for r in first] == [r.number for r in again]
+    assert all(np.array_equal(np.asarray(a.picture), np.asarray(b.picture))
+               for a, b in zip(first, again, strict=True))
+    assert [r.rows for r in first] != [r.rows for r in other]
+    for item in first:
+        assert 1 <= len(item.number) <= 5
+        assert item.number == "".join(str(labels[r]) for r in item.rows)
+    rows = [r for item in first for r in item.rows]
+    assert len(rows) == len(set(rows))  # each digit written once
+    assert [r.style for r in first[:3]] == list(picture_makers.STYLES)
+
+
+def test_rendering_refuses_to_reuse_digits(sample):
+    test, labels = sample
+    with pytest.raises(ValueError, match="only 3 rows"):
+        picture_makers.render_numbers(test[:3], labels[:3], 4, seed=0, lengths=(1, 1))
 
 
 def test_the_shipped_examples_split_into_their_digits():

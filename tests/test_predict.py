@@ -12,6 +12,7 @@ from test_images import _png_header_only
 
 from digit_recognizer import cli, data, images, predict
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.picture_makers import photo_like
 
 PHOTO_DIGITS = 300  # the sample's first test rows, as photos
 MIN_ACCURACY = 0.97
@@ -40,7 +41,7 @@ def test_reads_photos_of_handwritten_digits(model, sample_test, tmp_path):
     rng = np.random.default_rng(2024)
     paths = []
     for i, digit in enumerate(test[:PHOTO_DIGITS]):
-        photo = Image.fromarray(images.photo_like([digit], rng))
+        photo = Image.fromarray(photo_like([digit], rng))
         path = tmp_path / (f"{i}.jpg" if i % 2 else f"{i}.png")
         photo.save(path, quality=90) if i % 2 else photo.save(path, compress_level=1)
         paths.append(path)
@@ -70,7 +71,7 @@ def test_reads_numbers(model, sample_test):
     numbers = ["1969", "2024", "07", "5550123", "0612345678", "31415926", "88", "4096"]
     for number in numbers:
         rows = [pool[int(c)][rng.integers(len(pool[int(c)]))] for c in number]
-        photo = images.photo_like(list(test[rows]), rng, digit_px=(50, 110))
+        photo = photo_like(list(test[rows]), rng, digit_px=(50, 110))
         [reading] = predict.read_pictures([photo], model)
         assert reading.number == number
 

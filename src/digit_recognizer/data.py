@@ -201,6 +201,19 @@ def load_mnist(mnist_dir: str | os.PathLike | None) -> dict[str, np.ndarray]:
     return {key: read_idx(mnist_dir / name) for key, name in MNIST_FILES.items()}
 
 
+MNIST_TRAIN_SIZE = 60_000
+MNIST_TEST_SIZE = 10_000
+
+
+def competition_rows(n_images: int = MNIST_TRAIN_SIZE + MNIST_TEST_SIZE
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Which MNIST images (indices into its train images, then its test images) become the
+    local competition's train.csv rows and its hidden test.csv rows, in their order."""
+    order = np.random.default_rng(COMPETITION_SEED).permutation(n_images)
+    n_train = round(n_images * COMPETITION_TRAIN_SHARE)
+    return order[:n_train], order[n_train:]
+
+
 def build_competition(mnist_dir: str | os.PathLike | None, out_dir: str | os.PathLike) -> Path:
     """A local Digit Recognizer: the 70,000 MNIST images split 42,000/28,000 like Kaggle's.
 
@@ -213,9 +226,7 @@ def build_competition(mnist_dir: str | os.PathLike | None, out_dir: str | os.Pat
     mnist = load_mnist(mnist_dir)
     images = np.concatenate([mnist["train_images"], mnist["test_images"]])
     labels = np.concatenate([mnist["train_labels"], mnist["test_labels"]])
-    order = np.random.default_rng(COMPETITION_SEED).permutation(len(images))
-    n_train = round(len(images) * COMPETITION_TRAIN_SHARE)
-    train, test = order[:n_train], order[n_train:]
+    train, test = competition_rows(len(images))
     write_digits_csv(out_dir / "train.csv", images[train], labels[train])
     write_digits_csv(out_dir / "test.csv", images[test])
     write_answer_key(out_dir / "answer_key.csv", labels[test])
@@ -227,12 +238,18 @@ SAMPLE_TEST_ROWS = 2_000
 SAMPLE_SEED = 7
 
 
+def sample_rows(n_train: int = MNIST_TRAIN_SIZE, n_test: int = MNIST_TEST_SIZE
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Which of MNIST's train and test images are the embedded sample's train and test rows."""
+    rng = np.random.default_rng(SAMPLE_SEED)
+    train = np.sort(rng.choice(n_train, SAMPLE_TRAIN_ROWS, replace=False))
+    return train, np.sort(rng.choice(n_test, SAMPLE_TEST_ROWS, replace=False))
+
+
 def build_sample(mnist_dir: str | os.PathLike | None, out_dir: str | os.PathLike) -> Path:
     """The embedded sample: 8,000 rows of MNIST's train split and 2,000 of its test split."""
     mnist = load_mnist(mnist_dir)
-    rng = np.random.default_rng(SAMPLE_SEED)
-    train = np.sort(rng.choice(len(mnist["train_images"]), SAMPLE_TRAIN_ROWS, replace=False))
-    test = np.sort(rng.choice(len(mnist["test_images"]), SAMPLE_TEST_ROWS, replace=False))
+    train, test = sample_rows(len(mnist["train_images"]), len(mnist["test_images"]))
     out_dir = Path(out_dir)
     write_digits_csv(out_dir / "train.csv.gz", mnist["train_images"][train],
                      mnist["train_labels"][train])

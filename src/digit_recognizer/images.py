@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -428,121 +427,17 @@ def prepare(
     return Prepared(source, gray, preview, tuple(size), inverted, digits)
 
 
-# --------------------------------------------------------------------------- photo-like digits
+# --------------------------------------------------------------------------- shipped examples
 
-
-def photo_like(
-    digits: Sequence[np.ndarray],
-    rng: np.random.Generator,
-    *,
-    dark_background: bool = False,
-    digit_px: tuple[int, int] = (130, 230),
-    rotate: float = 10.0,
-    noise: float = 0.04,
-    lighting: float = 0.35,
-) -> np.ndarray:
-    """Render 28x28 MNIST digits (bright on black) as a photo of handwriting, RGB uint8.
-
-    Each digit is scaled up (smoothly) to `digit_px` pixels, rotated by up to `rotate`
-    degrees, and written left to right with small irregular gaps, placed off centre on paper
-    lit unevenly (a gradient and a vignette, up to `lighting`), with sensor noise, dark ink on
-    light paper (or chalk on a dark board with `dark_background`).
-    """
-    side = int(rng.integers(digit_px[0], digit_px[1] + 1))
-    glyphs = []
-    for digit in digits:
-        glyph = Image.fromarray(np.asarray(digit, np.uint8)).resize(
-            (side, side), Image.Resampling.BICUBIC)
-        glyph = glyph.rotate(float(rng.uniform(-rotate, rotate)), Image.Resampling.BICUBIC,
-                             expand=True, fillcolor=0)
-        glyphs.append(np.asarray(glyph, np.float32) / 255)
-    height = max(g.shape[0] for g in glyphs)
-    # Digits never touch: the next one starts a small gap after the previous one's ink.
-    steps = []
-    for glyph, following in zip(glyphs, glyphs[1:], strict=False):
-        cols = np.flatnonzero(glyph.max(axis=0) > 0.05)
-        next_cols = np.flatnonzero(following.max(axis=0) > 0.05)
-        gap = int(side * rng.uniform(0.06, 0.25))
-        steps.append(int(cols[-1]) + 1 + gap - int(next_cols[0]))
-    starts = np.concatenate([[0], np.cumsum(steps)]).astype(int)
-    starts -= starts.min()
-    width = max(int(x) + g.shape[1] for x, g in zip(starts, glyphs, strict=True))
-    jitter = [int(rng.integers(0, height - g.shape[0] + side // 12 + 1)) for g in glyphs]
-    pad = [int(side * rng.uniform(0.05, 0.9)) for _ in range(4)]  # top, bottom, left, right
-    ink = np.zeros((height + side // 12 + pad[0] + pad[1], width + pad[2] + pad[3]), np.float32)
-    for glyph, dy, start in zip(glyphs, jitter, starts, strict=True):
-        y, x = pad[0] + dy, pad[2] + int(start)
-        region = ink[y:y + glyph.shape[0], x:x + glyph.shape[1]]
-        np.maximum(region, glyph, out=region)
-    rows, cols = np.indices(ink.shape, dtype=np.float32)
-    rows /= ink.shape[0]
-    cols /= ink.shape[1]
-    angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * (cols - 0.5) + np.sin(angle) * (rows - 0.5)) + 0.5
-    vignette = (rows - rng.uniform(0.3, 0.7)) ** 2 + (cols - rng.uniform(0.3, 0.7)) ** 2
-    paper = rng.uniform(0.82, 0.95) * (1 - lighting * rng.uniform(0.5, 1) * ramp
-                                       - 0.3 * lighting * vignette)
-    darkness = rng.uniform(0.75, 0.9)
-    picture = paper * (1 - darkness * ink)
-    picture += rng.normal(0, noise, picture.shape)
-    if dark_background:
-        picture = 1 - picture
-    tint = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.97)], np.float32)
-    rgb = np.clip(picture[:, :, None] * tint, 0, 1)
-    return np.round(rgb * 255).astype(np.uint8)
-
-
+# (file name, number written in it). The pictures are made by `picture_makers.make_examples`
+# (`digit-recognizer predict --make-examples DIR`), which this module never imports.
 EXAMPLES = (
-    # (file name, digits, style): photos as JPEG, a drawing app's transparent PNG, a gray scan
-    ("seven.jpg", "7", "photo"),
-    ("three.png", "3", "drawing"),
-    ("four_chalk.jpg", "4", "chalk"),
-    ("year_1969.jpg", "1969", "photo"),
-    ("phone_5550123.png", "5550123", "scan"),
+    ("seven.jpg", "7"),
+    ("three.png", "3"),
+    ("four_chalk.jpg", "4"),
+    ("year_1969.jpg", "1969"),
+    ("phone_5550123.png", "5550123"),
 )
-
-
-def make_examples(out_dir: str | os.PathLike, seed: int = 8) -> list[Path]:
-    """Write the shipped example pictures: the embedded sample's test digits as "photos".
-
-    Deterministic: the digits are the first test rows with each label (from the answer key)
-    and the rendering is seeded.
-    """
-    from digit_recognizer import data, fileio
-
-    folder = data.sample_dir()
-    test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
-    labels = data.read_answer_key(folder / "answer_key.csv.gz")
-    rng = np.random.default_rng(seed)
-    used: dict[int, int] = {}
-    out_dir = Path(out_dir)
-    written = []
-    for name, number, style in EXAMPLES:
-        digits = []
-        for char in number:
-            rows = np.flatnonzero(labels == int(char))
-            digits.append(test[rows[used.get(int(char), 0)]])
-            used[int(char)] = used.get(int(char), 0) + 1
-        size = (60, 80) if len(number) > 1 else (120, 160)
-        if style == "drawing":  # dark blue ink on a transparent canvas
-            alpha = Image.fromarray(digits[0]).resize((size[1], size[1]),
-                                                      Image.Resampling.BICUBIC)
-            picture = Image.new("RGBA", alpha.size, (20, 40, 120, 0))
-            picture.putalpha(alpha)
-        elif style == "scan":  # a flatbed scan: gray, even light, little noise
-            rgb = photo_like(digits, rng, digit_px=size, noise=0.015, lighting=0.1)
-            picture = Image.fromarray(rgb).convert("L")
-        else:
-            rgb = photo_like(digits, rng, dark_background=style == "chalk", digit_px=size)
-            picture = Image.fromarray(rgb)
-        path = out_dir / name
-        with fileio.atomic_path(path) as tmp:
-            if name.endswith(".jpg"):
-                picture.save(tmp, format="JPEG", quality=85)
-            else:
-                picture.save(tmp, format="PNG", optimize=True)
-        written.append(path)
-    return written
 
 
 def example_dir() -> Path:
@@ -553,9 +448,9 @@ def example_dir() -> Path:
 
 
 def example_images() -> list[Path]:
-    return [example_dir() / name for name, _, _ in EXAMPLES]
+    return [example_dir() / name for name, _ in EXAMPLES]
 
 
 def example_numbers() -> dict[str, str]:
     """The number written in each example picture, by file name."""
-    return {name: number for name, number, _ in EXAMPLES}
+    return dict(EXAMPLES)

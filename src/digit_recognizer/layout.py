@@ -144,9 +144,10 @@ def stage_products(outputs: Outputs, stage: str) -> list[Path]:
 
 
 def stage_inputs(outputs: Outputs, stage: str) -> list[Path]:
-    """What a stage reads of earlier stages: their products (09 reads only the best model)."""
+    """What a stage reads of earlier stages: their products (09 reads only the best model and
+    the split, whose held-out rows it writes as pictures)."""
     if stage == "09_own_handwriting":
-        return [outputs.best_model]
+        return [outputs.split, outputs.best_model]
     return [p for up in STAGES[stage].upstream for p in stage_products(outputs, up)]
 
 

@@ -21,7 +21,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from digit_recognizer import images
 
     if args.make_examples:
-        for path in images.make_examples(args.make_examples):
+        from digit_recognizer import picture_makers
+
+        for path in picture_makers.make_examples(args.make_examples):
             print(f"wrote {path}")
         return 0
     pictures = list(args.images)
@@ -81,6 +83,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--examples", action="store_true",
                    help="also read the example pictures shipped with the package")
     p.add_argument("--make-examples", type=Path, metavar="DIR",
-                   help="write the example pictures (sample test digits rendered as photos) "
-                   "to DIR and exit")
+                   help="write the example pictures (sample test digits that are also hidden test "
+                   "rows of the local full-MNIST competition, rendered as photos) to DIR and exit")
     p.set_defaults(func=_cmd_predict)

@@ -177,14 +177,16 @@ def noise_points(accuracy: float, n: int) -> float:
     return 100 * (high - low) / 2
 
 
-def difference_text(name_a: str, a: float, name_b: str, b: float, n: int) -> str:
-    """One sentence: how `a` compares with `b`, and whether that is more than noise."""
+def difference_text(name_a: str, a: float, name_b: str, b: float, n: int,
+                    rows: str = "validation") -> str:
+    """One sentence: how `a` compares with `b`, and whether that is more than noise; `rows`
+    names the digits both were measured on."""
     points = 100 * (a - b)
     if round(points, 1) == 0:
-        return f"{name_a} and {name_b} score the same on validation"
+        return f"{name_a} and {name_b} score the same on {rows}"
     direction = "above" if points > 0 else "below"
-    verdict = ("larger than the validation set's noise" if beyond_noise(a, b, n) else
-               f"within the noise of {n:,} validation digits: this run cannot tell them apart")
+    verdict = (f"larger than the {rows} set's noise" if beyond_noise(a, b, n) else
+               f"within the noise of {n:,} {rows} digits: this run cannot tell them apart")
     return f"{name_a} is {abs(points):.1f} points {direction} {name_b}, {verdict}"
 
 

@@ -154,7 +154,7 @@ STAGES = {s.name: s for s in (
     Stage("08_submit", upstream=("01_load", "03_preprocess", "04_base_cnn", "05_batchnorm",
                                  "06_augmentation", "07_ensemble"),
           candidates_from=("04_base_cnn", "05_batchnorm", "06_augmentation", "07_ensemble")),
-    Stage("09_own_handwriting", upstream=("08_submit",)),
+    Stage("09_own_handwriting", upstream=("03_preprocess", "08_submit")),
     # Not a candidate of 08: what each change of the recipe is worth, measured apart.
     Stage("10_experiments", upstream=("03_preprocess",)),
 )}
