@@ -149,6 +149,8 @@ def test_markdown_table_rows_follow_the_summary():
     summary = {"steps": [s.row() for s in steps],
                "verdicts": [v.row() for v in experiments.verdicts(steps, 10_000)]}
     lines = experiments.markdown_table(summary).splitlines()
-    assert lines[2] == "| `exp_plain` | change exp_plain | 95.00% | 94.90–95.10% |  |  |"
-    assert lines[3].endswith("| 99.00% | 98.90–99.10% | +4.00 points | helps |")
-    assert lines[4].endswith("| 99.20% |  | +0.20 points | not settled |")
+    assert lines[2] == "| `exp_plain` | change exp_plain | 95.00% | 94.90–95.10% |  |  |  |  |"
+    assert lines[3].startswith("| `exp_batch_norm` | change exp_batch_norm | 99.00% | "
+                               "98.90–99.10% | +4.00 points | +3.77 to +4.23 | +3.54 to +4.48")
+    assert lines[3].endswith("| helps |")
+    assert lines[4].endswith("| 99.20% |  | +0.20 points |  | -0.06 to +0.47 | not settled |")

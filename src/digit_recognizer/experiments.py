@@ -237,16 +237,22 @@ def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
     return text
 
 
+def _interval(interval) -> str:
+    return "" if interval is None else f"{_points(interval[0])} to {_points(interval[1])}"
+
+
 def markdown_table(summary: dict) -> str:
     """The README's table of a run's experiments (`summary.json` of 10_experiments)."""
     verdicts = {v["step"]: v for v in summary["verdicts"]}
-    lines = ["| step | what it changes | mean | min–max | vs the step before | verdict |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| step | what it changes | mean | min–max | vs the step before | seeds' 95% "
+             "interval | rows' 95% interval | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for step in summary["steps"]:
-        v = verdicts.get(step["step"])
+        v = verdicts.get(step["step"], {})
         spread = ("" if len(step["accuracies"]) < 2 else
                   f"{100 * step['min']:.2f}–{100 * step['max']:.2f}%")
+        difference = f"{_points(v['difference'])} points" if v else ""
         lines.append(f"| `{step['step']}` | {step['change']} | {100 * step['mean']:.2f}% | "
-                     f"{spread} | {_points(v['difference']) + ' points' if v else ''} | "
-                     f"{v['verdict'] if v else ''} |")
+                     f"{spread} | {difference} | {_interval(v.get('seed_interval'))} | "
+                     f"{_interval(v.get('rows_interval'))} | {v.get('verdict', '')} |")
     return "\n".join(lines)
