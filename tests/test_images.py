@@ -389,12 +389,17 @@ def test_every_example_has_a_style():
     assert set(picture_makers.EXAMPLE_STYLES) == set(images.example_numbers())
 
 
-def test_reading_code_never_imports_the_picture_makers():
+def after_importing_the_reading_code(assertion: str) -> None:
+    """Run `assertion` in a fresh interpreter that imported the reading code and the CLI."""
     code = ("import sys; import digit_recognizer.images, digit_recognizer.predict, "
             "digit_recognizer.demo, digit_recognizer.predict_cli, digit_recognizer.cli as c; "
-            "c.build_parser().parse_args(['predict', 'x.png']); "
-            "assert 'digit_recognizer.picture_makers' not in sys.modules")
+            "c.build_parser().parse_args(['predict', 'x.png']); " + assertion)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_reading_code_never_imports_the_picture_makers():
+    after_importing_the_reading_code(
+        "assert 'digit_recognizer.picture_makers' not in sys.modules")
 
 
 def test_rendered_numbers_are_deterministic_and_labelled(sample):
@@ -427,8 +432,5 @@ def test_the_shipped_examples_split_into_their_digits():
 
 
 def test_images_and_the_cli_start_without_tensorflow():
-    code = ("import sys; import digit_recognizer.images, digit_recognizer.predict, "
-            "digit_recognizer.predict_cli, digit_recognizer.cli as c; "
-            "c.build_parser().parse_args(['predict', 'x.png']); "
-            "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    after_importing_the_reading_code(
+        "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)")
