@@ -97,3 +97,8 @@ def test_choose_keeps_an_average_only_when_it_beats_its_best_member():
     shifted = _result("s", [1, 2, 0, 0], [1, 2, 3, 4], labels)
     kept, tta = members.choose([shifted], labels)
     assert tta and "with test-time augmentation" in members.verdict([shifted], kept, tta, labels)
+    worse = _result("w", [0, 0, 0, 4], [0, 0, 0, 4], labels)
+    kept, tta = members.choose([shifted, worse], labels)
+    assert [r.member.name for r in kept] == ["s"] and tta
+    assert ("Kept: the best member alone with test-time augmentation"
+            in members.verdict([shifted, worse], kept, tta, labels))

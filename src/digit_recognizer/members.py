@@ -186,6 +186,7 @@ def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
     if len(kept) == 1 and not tta:
         return text + (" No average beats the best member here, so the ensemble is that one "
                        "member alone.")
-    what = "all the members" if len(kept) == len(results) else f"the best {len(kept)} members"
+    what = ("all the members" if len(kept) == len(results) else
+            "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
     how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
     return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
