@@ -60,3 +60,27 @@ def test_worst_mistakes_ranked_by_the_gap_and_show_both_probabilities():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["true 7: p=0.01\nread 2: p=0.60", "true 0: p=0.20\nread 8: p=0.70",
                       "true 5: p=0.40\nread 3: p=0.50"]
+
+
+def test_stage_comparison_in_percent_and_no_time_for_an_average():
+    import pandas as pd
+
+    table = pd.DataFrame({"stage": ["dense", "ensemble"], "val_accuracy": [0.976, 0.9955],
+                          "train_seconds": [17.0, None]})
+    accuracy, seconds = plots.stage_comparison(table).axes
+    assert accuracy.get_ylabel() == "validation accuracy (%)"
+    assert [t.get_text() for t in accuracy.texts] == ["97.60%", "99.55%"]
+    assert seconds.get_ylabel() == "training time (s)"
+    assert [bar.get_height() for bar in seconds.patches] == [17.0]  # the average has none
+
+
+def test_experiment_plots_show_every_step_and_seed():
+    rows = [{"step": "exp_plain", "accuracies": [0.98, 0.99], "std": 0.007},
+            {"step": "ensemble", "accuracies": [0.995], "std": 0.0}]
+    fig = plots.experiment_accuracies(rows, "28,000 hidden test rows")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["exp_plain", "ensemble"]
+    assert ax.get_ylabel() == "accuracy (%)" and "28,000 hidden test rows" in ax.get_title()
+    curves = plots.experiment_curves([("exp_plain", [[0.9, 0.95], [0.92, 0.97]])]).axes[0]
+    assert list(curves.lines[0].get_ydata()) == pytest.approx([91.0, 96.0])
+    assert [t for t in curves.get_xticks() if t == int(t)] == list(curves.get_xticks())
