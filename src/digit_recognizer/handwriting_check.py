@@ -18,7 +18,7 @@ import pandas as pd
 from digit_recognizer import images, naive_prep, predict, report
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.picture_makers import Rendered
-from digit_recognizer.preprocess import Split
+from digit_recognizer.preprocess import Split, pixels
 
 RIGHT, WRONG = "✓", "✗"
 
@@ -34,9 +34,6 @@ class HeldOut:
 
 def held_out(split: Split) -> HeldOut:
     """The hidden test rows when the run has their answer key, else the validation rows."""
-    def pixels(x: np.ndarray) -> np.ndarray:
-        return np.rint(x[..., 0] * 255).astype(np.uint8)
-
     if split.answer_key is not None:
         return HeldOut(pixels(split.x_test), np.asarray(split.answer_key, int),
                        "the test rows, labelled by the answer key")

@@ -66,11 +66,13 @@ class Split:
         return digest.hexdigest()[:16]
 
 
+def pixels(x: np.ndarray) -> np.ndarray:
+    """Network inputs (n, 28, 28, 1) scaled to 0..1 back as the original uint8 (n, 28, 28)."""
+    return np.rint(x[..., 0] * 255).astype(np.uint8)
+
+
 def save_split(path: str | os.PathLike, split: Split) -> Path:
     """Saved as the original 0..255 bytes (a quarter of the floats' size), restored exactly."""
-    def pixels(x: np.ndarray) -> np.ndarray:
-        return np.rint(x[..., 0] * 255).astype(np.uint8)
-
     return data.save_dataset(
         path, train_images=pixels(split.x_train), train_labels=split.y_train.argmax(1),
         val_images=pixels(split.x_val), val_labels=split.val_labels,
