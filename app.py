@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 if (HERE / "src" / "digit_recognizer").is_dir():  # a checkout or a Space, not installed
     sys.path.insert(0, str(HERE / "src"))
 
-from digit_recognizer import demo  # noqa: E402
+from digit_recognizer.demo import page as demo  # noqa: E402
 from digit_recognizer.errors import DigitRecognizerError  # noqa: E402
 
 

@@ -59,4 +59,4 @@ if [ "${1:-}" = test ]; then
     say "running the tests: pytest $*"
     exec "$PY" -m pytest "$@"
 fi
-exec "$PY" -m digit_recognizer.pipeline "$@"
+exec "$PY" -m digit_recognizer.pipeline.run "$@"

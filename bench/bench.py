@@ -4,7 +4,7 @@
     KERAS_BACKEND=jax python bench/bench.py --mnist-dir DIR --profile gpu      # on a GPU
     python bench/bench.py --mnist-dir DIR --quick                              # minutes
 
-Trains the profile's models (`stages.MODELS`, each with its recipe) on 55,000 of the 60,000
+Trains the profile's models (`recipes.MODELS`, each with its recipe) on 55,000 of the 60,000
 training images; the other 5,000 (stratified) are the validation split on which every choice
 is made: the single recipe that gets more seeds, whether test-time augmentation (TTA) is used,
 and the ensemble. The 10,000 official test images are used for this report only. Writes
@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import data, evaluate, fileio, members, precision, preprocess, stages
+from digit_recognizer import fileio
+from digit_recognizer.datasets import data, preprocess
+from digit_recognizer.learning import evaluate, members, precision, recipes
+from digit_recognizer.pipeline import stages
 
 REFERENCE = stages.STAGES["04_base_cnn"].models
 KAGGLE_TEST_ROWS = 28_000
@@ -118,8 +121,8 @@ def machine() -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mnist-dir", default=None, help="the four MNIST *-ubyte.gz files")
-    p.add_argument("--profile", choices=stages.PROFILES, default="full")
-    p.add_argument("--models", default=",".join(stages.MODELS),
+    p.add_argument("--profile", choices=recipes.PROFILES, default="full")
+    p.add_argument("--models", default=",".join(recipes.MODELS),
                    help="comma-separated models of the registry (default: all)")
     p.add_argument("--seeds", type=int, default=3,
                    help="seeds of the recipe chosen on validation (its spread)")
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = max(candidates, key=lambda r: r["val_accuracy"])["model"]
     seeds = [run(chosen, args.seed + i) for i in range(args.seeds)]
     # The profile's seed ensemble, reusing the members trained above.
-    member_model, n_members = stages.seed_ensemble("seed_ensemble", args.profile,
+    member_model, n_members = recipes.seed_ensemble("seed_ensemble", args.profile,
                                                    args.ensemble_seeds)
     team = [run(member_model, args.seed + i) for i in range(n_members)]
     ensembles = [ensemble_row(f"{member_model} x{n_members}", team, split)]

@@ -31,7 +31,7 @@ ADDRESS = "127.0.0.1:6379"
 
 
 def sample_split(path: Path) -> Path:
-    from digit_recognizer import data, preprocess
+    from digit_recognizer.datasets import data, preprocess
 
     folder = data.sample_dir()
     images, labels = data.read_digits_csv(folder / "train.csv.gz", labelled=True)
@@ -62,7 +62,7 @@ def main() -> None:
     import ray
     import tensorflow as tf
 
-    from digit_recognizer import executors, members, stages
+    from digit_recognizer.learning import executors, members, recipes
 
     ensemble = members.make_members("simple_cnn", range(4), profile="quick")
     folder = Path(tempfile.mkdtemp(prefix="dr-bench-"))
@@ -70,7 +70,7 @@ def main() -> None:
               "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                            "keras": keras.__version__, "ray": ray.__version__},
               "members": f"4 x simple_cnn, quick profile "
-                         f"({stages.recipe('simple_cnn', 'quick').epochs} epochs), seeds 0-3",
+                         f"({recipes.recipe('simple_cnn', 'quick').epochs} epochs), seeds 0-3",
               "data": "the embedded sample, 10% of it for validation"}
     try:
         split = sample_split(folder / "split.npz")

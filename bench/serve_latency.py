@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the stroke tracer lives with the test
 
 import strokes  # noqa: E402
 
-from digit_recognizer import data, demo  # noqa: E402
+from digit_recognizer.datasets import data  # noqa: E402
+from digit_recognizer.demo import page as demo  # noqa: E402
 
 WARM_UP = 10
 TARGETS = {"p50_ms": 100, "p95_ms": 300}  # for one client (issue #14)
@@ -67,7 +68,7 @@ def default_model(folder: Path) -> tuple[Path, str]:
     best = ROOT / "outputs" / "models" / "best.keras"
     if best.is_file():
         return best, str(best.relative_to(ROOT))
-    from digit_recognizer import models
+    from digit_recognizer.learning import models
 
     path = folder / "augmentation_untrained.keras"
     models.build("augmentation", seed=0).save(path)

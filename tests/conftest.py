@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digit_recognizer import data
+from digit_recognizer.datasets import data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def make_project(dest: Path) -> Path:
 def run_pipeline(project: Path, *args: str, env: dict | None = None):
     """`./run_all.sh ARGS` in `project`, in this interpreter's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "digit_recognizer.pipeline", *args],
+        [sys.executable, "-m", "digit_recognizer.pipeline.run", *args],
         capture_output=True, text=True, cwd=project, env={**os.environ, **(env or {})},
     )
 
@@ -100,7 +100,7 @@ def tiny_local_results(tiny_split):
     """The tiny members trained by the local executor, once for all tests."""
     from member_support import TINY_MEMBERS
 
-    from digit_recognizer import executors
+    from digit_recognizer.learning import executors
 
     return executors.run_members(TINY_MEMBERS, tiny_split)
 

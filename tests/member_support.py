@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer import data, preprocess
-from digit_recognizer.members import Member
+from digit_recognizer.datasets import data, preprocess
+from digit_recognizer.learning.members import Member
 
 # Two members that train in a few seconds: one epoch on 300 rows.
 TINY_MEMBERS = [Member("dense_seed1", "dense", 1, epochs=1),

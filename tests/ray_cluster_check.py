@@ -31,8 +31,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 from member_support import TINY_MEMBERS  # noqa: E402
 
-from digit_recognizer import executors  # noqa: E402
 from digit_recognizer.errors import DigitRecognizerError  # noqa: E402
+from digit_recognizer.learning import executors  # noqa: E402
 
 RAY = str(Path(sys.executable).parent / "ray")
 PORT = 6379  # a network namespace of our own: no one else's port

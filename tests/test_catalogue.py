@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, run_cli
 from PIL import Image
 
-from digit_recognizer import data
+from digit_recognizer.datasets import data
 
 HEADER = ",".join(data.TRAIN_COLUMNS)
 ROW = "3," + ",".join(["0"] * 783) + ",255"
@@ -117,7 +117,7 @@ BAD_PARAMETERS = {
 @pytest.mark.parametrize("case", BAD_PARAMETERS)
 def test_bad_run_all_parameters(case):
     args, expected = BAD_PARAMETERS[case]
-    result = subprocess.run([sys.executable, "-m", "digit_recognizer.pipeline", *args],
+    result = subprocess.run([sys.executable, "-m", "digit_recognizer.pipeline.run", *args],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and expected in result.stderr
     assert "Traceback" not in result.stderr

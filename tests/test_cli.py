@@ -7,7 +7,7 @@ import sys
 
 from conftest import run_cli
 
-from digit_recognizer import submit
+from digit_recognizer.datasets import submit
 
 
 def test_validate_and_score(tmp_path, train_csv, test_csv):

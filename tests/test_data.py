@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from digit_recognizer import data, preprocess
+from digit_recognizer.datasets import data, preprocess
 from digit_recognizer.errors import DigitRecognizerError
 
 HEADER = ",".join(data.TRAIN_COLUMNS)

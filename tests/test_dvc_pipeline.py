@@ -17,7 +17,9 @@ import pytest
 import yaml
 from conftest import ROOT, make_project, run_pipeline, stage_lines
 
-from digit_recognizer import data, graph, stages
+from digit_recognizer.datasets import data
+from digit_recognizer.learning import recipes
+from digit_recognizer.pipeline import graph, stages
 
 ALL = list(stages.STAGES)
 FAST = ("--source", "auto")
@@ -258,7 +260,7 @@ def test_sigterm_keeps_no_partial_output_and_the_rerun_resumes_there(project):
     root, env = project
     write_stand_in(root, "04_base_cnn", extra="import time\ntime.sleep(60)")
     process = subprocess.Popen(
-        [sys.executable, "-m", "digit_recognizer.pipeline", *FAST, "--seed", "5"], cwd=root,
+        [sys.executable, "-m", "digit_recognizer.pipeline.run", *FAST, "--seed", "5"], cwd=root,
         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, **env})
     seen = []
@@ -285,7 +287,7 @@ def test_sigterm_keeps_no_partial_output_and_the_rerun_resumes_there(project):
 
 def test_committed_graph_and_params_are_derived_from_the_registry():
     assert (ROOT / "dvc.yaml").read_text() == graph.render_dvc_yaml(ROOT), \
-        "dvc.yaml is stale: run python -m digit_recognizer.graph"
+        "dvc.yaml is stale: run python -m digit_recognizer.pipeline.graph"
     assert (ROOT / "params.yaml").read_text() == graph.render_params(
         graph.default_parameters(ROOT)), "params.yaml is not the notebooks' defaults"
 
@@ -294,7 +296,7 @@ def test_candidates_of_the_choice_are_the_run_models():
     assert stages.candidates("08_submit")[:5] == [
         m for s in ("04_base_cnn", "05_batchnorm", "06_augmentation")
         for m in stages.STAGES[s].models]
-    assert set(stages.candidates("08_submit")) == set(stages.MODELS) | set(stages.ENSEMBLES)
+    assert set(stages.candidates("08_submit")) == set(recipes.MODELS) | set(recipes.ENSEMBLES)
 
 
 def test_a_refused_submission_fails_the_run_with_the_submit_status(project):

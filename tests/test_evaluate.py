@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digit_recognizer import fileio, preprocess
+from digit_recognizer import fileio
+from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.evaluate import shown_table, stage_table, table_of
 from digit_recognizer.layout import Outputs
+from digit_recognizer.learning.evaluate import shown_table, stage_table, table_of
 
 
 def split_with_seed(seed: int) -> preprocess.Split:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from member_support import TINY_MEMBERS, same_predictions
 
-from digit_recognizer import executors, fileio
+from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.members import average
+from digit_recognizer.learning import executors
+from digit_recognizer.learning.members import average
 
 
 def test_unknown_executor_and_duplicate_names_are_refused(tiny_split):

@@ -11,20 +11,20 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from digit_recognizer import experiments, report, stages
-from digit_recognizer.experiments import StepScores
-from digit_recognizer.members import Member, MemberResult
+from digit_recognizer.learning import experiments, recipes
+from digit_recognizer.learning.experiments import StepScores
+from digit_recognizer.learning.members import Member, MemberResult
 
 # Fields of a recipe that are the same change: the schedule brings its own peak rate.
 ONE_CHANGE = {frozenset({"learning_rate", "schedule"})}
 
 
-@pytest.mark.parametrize("profile", stages.PROFILES)
+@pytest.mark.parametrize("profile", recipes.PROFILES)
 def test_each_step_changes_one_thing_and_keeps_the_budget(profile):
-    budget = stages.EXPERIMENT_BUDGETS[profile]
-    for before, after in pairwise(stages.EXPERIMENTS):
-        a, b = stages.model(before), stages.model(after)
-        ra, rb = stages.recipe(before, profile), stages.recipe(after, profile)
+    budget = recipes.EXPERIMENT_BUDGETS[profile]
+    for before, after in pairwise(recipes.EXPERIMENTS):
+        a, b = recipes.model(before), recipes.model(after)
+        ra, rb = recipes.recipe(before, profile), recipes.recipe(after, profile)
         changed = {f.name for f in fields(ra) if getattr(ra, f.name) != getattr(rb, f.name)
                    and f.name != "jit_compile"} | ({"builder"} if a.builder != b.builder else set())
         assert len(changed) == 1 or frozenset(changed) in ONE_CHANGE, (after, changed)
@@ -34,23 +34,23 @@ def test_each_step_changes_one_thing_and_keeps_the_budget(profile):
 
 def test_the_chain_ends_at_the_augmentation_recipe():
     """The last step trains as 06 does (bar the epochs and batch): the chain explains 06."""
-    last = next(reversed(stages.EXPERIMENTS))
-    changes = report.recipe_changes("augmentation", last, "full")
+    last = next(reversed(recipes.EXPERIMENTS))
+    changes = recipes.changes("augmentation", last, "full")
     assert all(c.startswith(("epochs", "batch size")) for c in changes), changes
 
 
 def test_an_experiment_model_is_found_and_an_unknown_one_named():
-    assert stages.model("exp_plain").builder == "compact_cnn"
+    assert recipes.model("exp_plain").builder == "compact_cnn"
     with pytest.raises(Exception, match="unknown model 'nope'.*exp_plain"):
-        stages.model("nope")
+        recipes.model("nope")
 
 
 def test_plan_every_step_every_seed_and_tta_only_for_the_last():
     team = experiments.plan("quick", seed=7)
-    budget = stages.EXPERIMENT_BUDGETS["quick"]
-    assert len(team) == len(stages.EXPERIMENTS) * budget.seeds
+    budget = recipes.EXPERIMENT_BUDGETS["quick"]
+    assert len(team) == len(recipes.EXPERIMENTS) * budget.seeds
     assert {m.seed for m in team} == set(range(7, 7 + budget.seeds))
-    last = next(reversed(stages.EXPERIMENTS))
+    last = next(reversed(recipes.EXPERIMENTS))
     assert all(m.tta == (m.stage == last) for m in team)
     assert all(m.train_rows == budget.train_rows for m in team)
     assert experiments.plan("full", 0, epochs=2)[0].epochs == 2
@@ -75,14 +75,14 @@ def test_score_measures_every_step_on_the_answer_key_then_tta_and_the_ensemble()
     split = SimpleNamespace(answer_key=key, val_labels=key[:10], x_val=np.zeros((10, 1)))
     rows = experiments.measured_on(split)
     assert rows.use_test and "100 hidden test rows" in rows.what
-    last = next(reversed(stages.EXPERIMENTS))
+    last = next(reversed(recipes.EXPERIMENTS))
     results = [_result(stage, seed, _probs(key[:10], 0), _probs(key, 10 + seed))
-               for stage in list(stages.EXPERIMENTS)[:-1] for seed in (0, 1)]
+               for stage in list(recipes.EXPERIMENTS)[:-1] for seed in (0, 1)]
     # The ensemble of these two is right wherever either member is: their errors differ.
     results += [_result(last, seed, _probs(key[:10], 0), _probs(key, 4), _probs(key, 2 + seed))
                 for seed in (0, 1)]
     steps = experiments.score(results, rows)
-    assert [s.name for s in steps] == [*stages.EXPERIMENTS, "tta", "ensemble"]
+    assert [s.name for s in steps] == [*recipes.EXPERIMENTS, "tta", "ensemble"]
     assert steps[0].accuracies == [0.9, 0.89]
     assert steps[-2].accuracies == [0.98, 0.97]
     assert steps[-1].accuracies == [0.98]  # ties go to the lower class: the right one here

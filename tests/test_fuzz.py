@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digit_recognizer import data, submit
+from digit_recognizer.datasets import data, submit
 from digit_recognizer.errors import DigitRecognizerError
 
 HEADER = ",".join(data.TRAIN_COLUMNS)

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_recognizer import data, handwriting_check, images, naive_prep, predict, preprocess
-from digit_recognizer.picture_makers import Rendered, photo_like
+from digit_recognizer.datasets import data, preprocess
+from digit_recognizer.presentation import report
+from digit_recognizer.reading import images, predict
+from digit_recognizer.reading_checks import handwriting_check, naive_prep
+from digit_recognizer.reading_checks.picture_makers import Rendered, photo_like
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +104,7 @@ def test_accuracy_table_and_the_failure_to_show():
 
 def test_accuracy_text_gives_the_interval():
     text = handwriting_check.accuracy_text(95, 100, "digits")
-    low, high = (round(100 * v, 1) for v in __import__("digit_recognizer.report").report.wilson(
+    low, high = (round(100 * v, 1) for v in report.wilson(
         95, 100))
     assert text == f"95 of 100 digits read right: 95.0% (95% interval {low}%–{high}%)"
 

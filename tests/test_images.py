@@ -13,9 +13,11 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from digit_recognizer import data, images, picture_makers
+from digit_recognizer.datasets import data
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.picture_makers import photo_like
+from digit_recognizer.reading import images
+from digit_recognizer.reading_checks import picture_makers
+from digit_recognizer.reading_checks.picture_makers import photo_like
 
 
 @pytest.fixture(scope="module")
@@ -391,15 +393,16 @@ def test_every_example_has_a_style():
 
 def after_importing_the_reading_code(assertion: str) -> None:
     """Run `assertion` in a fresh interpreter that imported the reading code and the CLI."""
-    code = ("import sys; import digit_recognizer.images, digit_recognizer.predict, "
-            "digit_recognizer.demo, digit_recognizer.predict_cli, digit_recognizer.cli as c; "
+    code = ("import sys; import digit_recognizer.reading.images, "
+            "digit_recognizer.reading.predict, digit_recognizer.demo.page, "
+            "digit_recognizer.reading.predict_cli, digit_recognizer.cli as c; "
             "c.build_parser().parse_args(['predict', 'x.png']); " + assertion)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_reading_code_never_imports_the_picture_makers():
     after_importing_the_reading_code(
-        "assert 'digit_recognizer.picture_makers' not in sys.modules")
+        "assert 'digit_recognizer.reading_checks.picture_makers' not in sys.modules")
 
 
 def test_rendered_numbers_are_deterministic_and_labelled(sample):

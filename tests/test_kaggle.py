@@ -25,7 +25,7 @@ from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixture
     write_submission,
 )
 
-from digit_recognizer import kaggle_io
+from digit_recognizer.kaggle import kaggle_io
 
 FILES = ["sample_submission.csv", "test.csv", "train.csv"]
 

@@ -13,7 +13,7 @@ from conftest import make_project
 from fake_kaggle import FakeKaggle
 from kaggle_fixtures import SECRET_FORMS, USERNAME, cli_fixture, fake_fixture  # noqa: F401
 
-from digit_recognizer import data
+from digit_recognizer.datasets import data
 
 pytestmark = pytest.mark.slow
 N_TRAIN, N_TEST = 300, 100

@@ -25,7 +25,8 @@ from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixture
     write_submission,
 )
 
-from digit_recognizer import kaggle_io, leaderboard
+from digit_recognizer import leaderboard
+from digit_recognizer.kaggle import kaggle_io
 
 ATTEMPTS = kaggle_io.ATTEMPTS
 BOARD = "outputs/leaderboard.csv"

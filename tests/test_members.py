@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from digit_recognizer import fileio, members, preprocess
+from digit_recognizer import fileio
+from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.members import Member
+from digit_recognizer.learning import members
+from digit_recognizer.learning.members import Member
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

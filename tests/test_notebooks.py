@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from digit_recognizer import stages
+from digit_recognizer.pipeline import stages
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]

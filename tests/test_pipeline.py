@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import make_project, run_pipeline, stage_lines
 
-from digit_recognizer import stages
+from digit_recognizer.learning import recipes
+from digit_recognizer.pipeline import stages
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,7 @@ def test_chain_writes_a_valid_submission_and_every_artifact(tiny_run):
         executed = json.loads((out / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["exception"] is None
         assert (out / "html" / f"{name}.html").is_file()
-    for model in stages.MODELS:
+    for model in recipes.MODELS:
         assert (out / "models" / f"{model}.keras").is_file()
         assert (out / "submissions" / f"{model}.csv").is_file()
         for figure in ("curves", "confusion", "mistakes"):
@@ -163,8 +164,9 @@ def test_unwritable_outputs_is_one_clear_error(tmp_path):
 
 def test_in_a_kaggle_notebook_the_submission_is_also_left_in_the_working_folder(
         tmp_path, monkeypatch, capsys):
-    from digit_recognizer import pipeline, sources
     from digit_recognizer.layout import Outputs
+    from digit_recognizer.pipeline import run as pipeline
+    from digit_recognizer.pipeline import sources
 
     outputs = Outputs(tmp_path / "project" / "outputs")
     outputs.submission.parent.mkdir(parents=True)

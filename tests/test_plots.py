@@ -10,7 +10,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from digit_recognizer import plots, schedules, stages  # noqa: E402
+from digit_recognizer.learning import (
+    recipes,
+    schedules,  # noqa: E402
+)
+from digit_recognizer.presentation import plots
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +28,7 @@ HISTORY = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.5],
 
 
 def test_training_curves_have_labelled_axes_whole_epochs_and_the_learning_rate():
-    recipe = stages.recipe("batchnorm", "quick", 3)
+    recipe = recipes.recipe("batchnorm", "quick", 3)
     rates = schedules.learning_rates(recipe, 1000)
     fig = plots.training_curves(HISTORY, "bn", rates, schedules.steps_per_epoch(recipe, 1000))
     loss, accuracy, rate = fig.axes

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from digit_recognizer import models, precision
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.learning import models, precision
 
 
 def test_cpu_flags_decide_bfloat16(tmp_path):

@@ -10,9 +10,11 @@ from conftest import run_cli
 from PIL import Image
 from test_images import _png_header_only
 
-from digit_recognizer import cli, data, images, predict
+from digit_recognizer import cli
+from digit_recognizer.datasets import data
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.picture_makers import photo_like
+from digit_recognizer.reading import images, predict
+from digit_recognizer.reading_checks.picture_makers import photo_like
 
 PHOTO_DIGITS = 300  # the sample's first test rows, as photos
 MIN_ACCURACY = 0.97

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from member_support import TINY_MEMBERS
 
-from digit_recognizer.members import average
+from digit_recognizer.learning.members import average
 
 pytestmark = pytest.mark.slow
 

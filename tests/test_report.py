@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from IPython.display import Markdown
 
-from digit_recognizer import report, stages
 from digit_recognizer.layout import Outputs
+from digit_recognizer.learning import recipes
+from digit_recognizer.presentation import report
 
 SAMPLE = {"source": "sample", "description": "the embedded real-MNIST sample",
           "train_rows": 8000, "test_rows": 2000, "has_answer_key": True}
@@ -25,7 +26,7 @@ def test_quick_banner_says_smoke_run_and_points_to_the_full_profile():
                               split=split_of(7200, 800, 2000), models=["dense", "batchnorm"])
     assert "`sample`" in text and "8,000 training and 2,000 test rows" in text
     assert "7,200 training, 800 validation and 2,000 test images" in text
-    dense, batchnorm = (stages.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
+    dense, batchnorm = (recipes.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
     assert "seed 7" in text
     assert (f"dense {dense} epochs, batchnorm {batchnorm} epochs" if dense != batchnorm
             else f"{dense} epochs per model") in text
@@ -117,19 +118,19 @@ def test_ensemble_says_when_averaging_did_not_help():
 
 def test_recipe_changes_list_every_difference():
     # With the epochs fixed, what differs is the method; the recipes' epochs are listed too.
-    precision = [f"precision: {stages.MODELS[a].precision} → {stages.MODELS[b].precision}"
+    precision = [f"precision: {recipes.MODELS[a].precision} → {recipes.MODELS[b].precision}"
                  .replace("→ auto", "→ auto (bfloat16 where the hardware has it)")
                  for a, b in [("double_cnn", "batchnorm")]
-                 if getattr(stages.MODELS[a], "precision", None) !=
-                 getattr(stages.MODELS[b], "precision", None)]  # where the registry has it
-    assert report.recipe_changes("double_cnn", "batchnorm", "quick", epochs=5) == [
+                 if getattr(recipes.MODELS[a], "precision", None) !=
+                 getattr(recipes.MODELS[b], "precision", None)]  # where the registry has it
+    assert recipes.changes("double_cnn", "batchnorm", "quick", epochs=5) == [
         "architecture: `double_cnn` → `batchnorm_cnn`", *precision,
         "learning rate: 0.001 → 0.003", "schedule: constant → cosine"]
-    assert report.recipe_changes("batchnorm", "augmentation", "full", epochs=5) == [
+    assert recipes.changes("batchnorm", "augmentation", "full", epochs=5) == [
         "label smoothing: 0.0 → 0.1", "augment: False → True"]
-    before, after = (stages.recipe(m, "quick").epochs for m in ("batchnorm", "augmentation"))
+    before, after = (recipes.recipe(m, "quick").epochs for m in ("batchnorm", "augmentation"))
     epochs = f"epochs: {before} → {after}"
-    assert (epochs in report.recipe_changes("batchnorm", "augmentation", "quick")) == \
+    assert (epochs in recipes.changes("batchnorm", "augmentation", "quick")) == \
         (before != after)
     assert "these changes together" in report.changes_text("double_cnn", "batchnorm", "quick")
     assert "exactly as" in report.changes_text("dense", "dense", "quick")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digit_recognizer import schedules, stages
+from digit_recognizer.learning import recipes, schedules
 
 
 @pytest.mark.parametrize("n_train, epochs", [(7200, 4), (359, 1), (37800, 10)])
 def test_cosine_matches_the_schedule_train_fit_builds(n_train, epochs):
     import keras
 
-    recipe = stages.recipe("batchnorm", "quick", epochs)
+    recipe = recipes.recipe("batchnorm", "quick", epochs)
     rates = schedules.learning_rates(recipe, n_train)
     steps = int(np.ceil(n_train / recipe.batch_size)) * epochs
     assert len(rates) == steps == schedules.steps_per_epoch(recipe, n_train) * epochs
@@ -25,14 +25,14 @@ def test_cosine_matches_the_schedule_train_fit_builds(n_train, epochs):
 
 
 def test_constant_and_per_epoch():
-    recipe = stages.recipe("dense", "quick")
+    recipe = recipes.recipe("dense", "quick")
     rates = schedules.learning_rates(recipe, 1000)
     assert rates.shape == (8 * recipe.epochs,) and np.all(rates == recipe.learning_rate)
     assert schedules.per_epoch(recipe, 1000) == [recipe.learning_rate] * recipe.epochs
 
 
 def test_cosine_warms_up_then_decays_to_zero():
-    recipe = stages.recipe("batchnorm", "full", 10)
+    recipe = recipes.recipe("batchnorm", "full", 10)
     per_epoch = schedules.per_epoch(recipe, 37800)
     assert len(per_epoch) == recipe.epochs
     assert per_epoch[1] == max(per_epoch) and per_epoch[-1] < per_epoch[1] / 10

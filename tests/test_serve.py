@@ -25,7 +25,9 @@ from PIL import Image
 from test_images import _png_header_only
 from test_packaging import pins
 
-from digit_recognizer import data, demo, images
+from digit_recognizer.datasets import data
+from digit_recognizer.demo import page as demo
+from digit_recognizer.reading import images
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from conftest import write_idx
 
-from digit_recognizer import data, sources
+from digit_recognizer.datasets import data
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.pipeline import sources
 
 
 def test_sources(tmp_path, train_csv, test_csv, monkeypatch):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digit_recognizer import fileio, submit
+from digit_recognizer import fileio
+from digit_recognizer.datasets import submit
 from digit_recognizer.errors import DigitRecognizerError
 
 

@@ -17,7 +17,8 @@ SCRIPT = """
 import json, sys
 import numpy as np
 import keras
-from digit_recognizer import augment, models, preprocess, train
+from digit_recognizer.datasets import preprocess
+from digit_recognizer.learning import augment, models, train
 
 rng = np.random.default_rng(0)
 x = rng.random((160, 28, 28, 1), dtype=np.float32)

@@ -14,7 +14,8 @@ from digit_recognizer.errors import DigitRecognizerError
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from digit_recognizer import data, sources
+    from digit_recognizer.datasets import data
+    from digit_recognizer.pipeline import sources
 
     if args.make_sample:
         out = data.build_sample(args.mnist_dir, args.make_sample)
@@ -31,7 +32,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from digit_recognizer import data, submit
+    from digit_recognizer.datasets import data, submit
 
     for path in args.files:
         if args.kind == "submission":
@@ -45,7 +46,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from digit_recognizer import submit
+    from digit_recognizer.datasets import submit
 
     accuracy = submit.score(args.submission, args.answer_key)
     print(f"{args.submission}: accuracy {accuracy:.5f} against {args.answer_key}")
@@ -77,17 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_score)
 
     # Kaggle commands (download, submit, leaderboard) are added by kaggle_cli.
-    from digit_recognizer import kaggle_cli
+    from digit_recognizer.kaggle import kaggle_cli
 
     kaggle_cli.add_commands(sub)
 
     # predict is added by predict_cli.
-    from digit_recognizer import predict_cli
+    from digit_recognizer.reading import predict_cli
 
     predict_cli.add_commands(sub)
 
     # serve (the web demo) is added by serve_cli.
-    from digit_recognizer import serve_cli
+    from digit_recognizer.demo import serve_cli
 
     serve_cli.add_commands(sub)
     return parser

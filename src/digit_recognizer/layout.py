@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digit_recognizer.stages import STAGES
+from digit_recognizer.pipeline.stages import STAGES
 
 
 class Outputs:

@@ -1,0 +1,159 @@
+"""Score a trained model and leave its artifacts: metrics, probabilities, model, submission.
+
+Paths come from the caller (`layout.Outputs` or any object with the same methods); scoring
+draws nothing: the figures are `presentation.plots.model_figures`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from digit_recognizer import fileio
+from digit_recognizer.datasets import submit
+from digit_recognizer.datasets.preprocess import Split
+from digit_recognizer.errors import DigitRecognizerError
+
+
+@dataclass
+class StageReport:
+    metrics: dict
+    val_probs: np.ndarray
+    test_probs: np.ndarray
+
+
+def predict(model, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Class probabilities and the images per second it took to compute them."""
+    start = time.perf_counter()
+    probs = model.predict(x, batch_size=1024, verbose=0)
+    return probs, len(x) / max(time.perf_counter() - start, 1e-9)
+
+
+SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def predict_tta(model, x: np.ndarray) -> np.ndarray:
+    """Test-time augmentation: the mean probabilities of the images and their four one-pixel
+    shifts (MNIST's borders are empty, so rolling the pixels loses no ink)."""
+    return np.mean([predict(model, np.roll(x, s, axis=(1, 2)))[0] for s in SHIFTS], axis=0)
+
+
+def save_model(model, path) -> None:
+    with fileio.atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def score_and_submit(stage: str, val_probs: np.ndarray, test_probs: np.ndarray, split: Split,
+                     submission_path: Path) -> dict:
+    """Validation accuracy, local score (with an answer key), and the stage's own submission."""
+    val_pred, test_pred = val_probs.argmax(axis=1), test_probs.argmax(axis=1)
+    submission = submit.write_submission(submission_path, test_pred)
+    return {
+        "stage": stage,
+        "val_accuracy": float(np.mean(val_pred == split.val_labels)),
+        "val_errors": int(np.sum(val_pred != split.val_labels)),
+        "local_score": None if split.answer_key is None
+        else float(np.mean(test_pred == split.answer_key)),
+        "submission": str(submission),
+    }
+
+
+def report_stage(stage: str, model, result, split: Split, outputs) -> StageReport:
+    """Evaluate on the validation split, predict the test set, and save everything for later."""
+    val_probs, _ = predict(model, split.x_val)
+    test_probs, images_per_second = predict(model, split.x_test)
+    metrics = score_and_submit(stage, val_probs, test_probs, split,
+                               outputs.stage_submission(stage))
+    save_model(model, outputs.model(stage))
+    with fileio.atomic_path(outputs.probabilities(stage), suffix=".npz") as tmp:
+        np.savez(tmp, val=val_probs, test=test_probs)
+    metrics.update({
+        "train_seconds": round(result.seconds, 1),
+        "epochs": result.epochs,
+        "parameters": int(model.count_params()),
+        "test_images_per_second": round(images_per_second),
+        "split": split.fingerprint,
+        "model": str(outputs.model(stage)),
+    })
+    fileio.write_json(outputs.metrics(stage), metrics)
+    return StageReport(metrics, val_probs, test_probs)
+
+
+def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str,
+                     seed: int) -> list[dict]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return [
+        {"run_id": run_id or "interactive", "time": now, "source": source, "profile": profile,
+         "seed": seed, "stage": row["stage"], "val_accuracy": round(row["val_accuracy"], 5),
+         "local_score": None if pd.isna(row["local_score"]) else round(row["local_score"], 5),
+         "train_seconds": row["train_seconds"]}
+        for _, row in table.iterrows()
+    ]
+
+
+def describe(metrics: dict) -> str:
+    """One line for the notebook: how the stage did."""
+    line = (f"{metrics['stage']}: validation accuracy {metrics['val_accuracy']:.4f} "
+            f"({metrics['val_errors']} errors)")
+    if metrics.get("members"):
+        line += f", the average of {', '.join(metrics['members'])}"
+        line += " with test-time augmentation" if metrics.get("tta") else ""
+    else:
+        line += f", {metrics['parameters']:,} parameters"
+    if metrics.get("train_seconds") is not None:
+        line += f", trained in {metrics['train_seconds']:.0f} s"
+    if metrics.get("local_score") is not None:
+        line += f"; local test score {metrics['local_score']:.4f}"
+    return line
+
+
+def stage_table(outputs, models: list[str], split: Split | None = None) -> pd.DataFrame:
+    """The metrics of the given models (the inputs of this run, never whatever is on disk).
+
+    With `split`, every model must have been validated on that very split.
+    """
+    rows = []
+    for name in models:
+        path = outputs.metrics(name)
+        if not path.is_file():
+            raise DigitRecognizerError(f"{path}: not found; run the stage that trains {name} "
+                                       "first (./run_all.sh does)")
+        rows.append(json.loads(path.read_text()))
+        if split is not None and rows[-1].get("split") != split.fingerprint:
+            raise DigitRecognizerError(
+                f"{path}: computed on another validation split (other seed or data); "
+                f"rerun the stage that trains {name}")
+    return table_of(rows)
+
+
+def table_of(rows: list[dict]) -> pd.DataFrame:
+    columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
+               "parameters", "members", "tta"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _training(row: pd.Series) -> str:
+    if isinstance(row["members"], list):  # an average: it has no training of its own
+        return ("members: " + ", ".join(row["members"])
+                + (", with test-time augmentation" if row["tta"] is True else ""))
+    return (f"{row['epochs']:.0f} epochs, {row['train_seconds']:.0f} s, "
+            f"{row['parameters']:,.0f} parameters")
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` as a reader wants it: accuracies as percentages rounded once, an average's
+    members instead of training figures, and no column that is empty in every row."""
+    shown = pd.DataFrame({
+        "model": table["stage"],
+        "validation accuracy": table["val_accuracy"].map("{:.2%}".format),
+        "validation errors": table["val_errors"],
+        "local score": table["local_score"].map(
+            lambda v: "" if pd.isna(v) else f"{v:.2%}"),
+        "training": table.apply(_training, axis=1),
+    })
+    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])

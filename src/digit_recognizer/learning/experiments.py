@@ -1,0 +1,258 @@
+"""Controlled experiments: what each change of the recipe is worth, one change at a time.
+
+The chain of `recipes.EXPERIMENTS` starts from the compact CNN without batch norm and adds one
+change per step (batch norm, the schedule, label smoothing, augmentation); every step trains
+from several seeds with the same budget (`recipes.EXPERIMENT_BUDGETS`). Test-time augmentation
+and the average of the last step's seeds follow as two more steps that need no training. Each
+step is compared with the one before on the mean over seeds, against two sources of noise: the
+spread between seeds and the sampling noise of the rows it is measured on. This module imports
+nothing heavy.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+
+from digit_recognizer.learning import intervals, recipes
+from digit_recognizer.learning.members import Member, MemberResult, make_members
+
+TTA = "tta"
+ENSEMBLE = "ensemble"
+EXTRA_CHANGES = {
+    TTA: "test-time augmentation: each image averaged with its four one-pixel shifts",
+    ENSEMBLE: "the average of the last step's seeds, each with test-time augmentation",
+}
+
+
+def plan(profile: str, seed: int, epochs: int | None = None) -> list[Member]:
+    """Every step with every seed (`seed`, `seed + 1`, ...) under the profile's budget; only
+    the last step also predicts with TTA, which the two steps after it use."""
+    budget = recipes.EXPERIMENT_BUDGETS[profile]
+    seeds = range(seed, seed + budget.seeds)
+    *trained, last = recipes.EXPERIMENTS
+    return [*make_members(trained, seeds, profile, epochs or None, train_rows=budget.train_rows,
+                          tta=False),
+            *make_members(last, seeds, profile, epochs or None, train_rows=budget.train_rows)]
+
+
+def steps_table(profile: str, epochs: int | None = None) -> list[dict]:
+    """Each trained step, the one thing it changes, and every difference of its recipe from
+    the step before (computed, so that no step claims one change where there are two)."""
+    names = list(recipes.EXPERIMENTS)
+    rows = [{"step": names[0], "change": recipes.EXPERIMENTS[names[0]].change,
+             "recipe differences": ""}]
+    for before, after in pairwise(names):
+        rows.append({"step": after, "change": recipes.EXPERIMENTS[after].change,
+                     "recipe differences": "; ".join(
+                         recipes.changes(before, after, profile, epochs or None))})
+    return rows
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The labelled rows a step is measured on, and what they are."""
+
+    labels: np.ndarray
+    what: str
+    use_test: bool  # the hidden test rows (answer key), else the validation rows
+
+
+def measured_on(split) -> Rows:
+    """The hidden test rows when the run has their answer key (more rows, so less noise, and
+    used for no choice here), else the validation rows."""
+    if split.answer_key is not None:
+        return Rows(np.asarray(split.answer_key), f"{len(split.answer_key):,} hidden test rows "
+                    "(answer key)", True)
+    return Rows(split.val_labels, f"{len(split.x_val):,} validation rows", False)
+
+
+@dataclass
+class StepScores:
+    name: str
+    change: str
+    accuracies: list[float]  # one per seed (one for the ensemble)
+    seeds: list[int]
+    train_seconds: list[float] = field(default_factory=list)
+    val_curves: list[list[float]] = field(default_factory=list)  # per seed, per epoch
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accuracies)
+
+    @property
+    def std(self) -> float:
+        return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else 0.0
+
+    def row(self) -> dict:
+        return {"step": self.name, "change": self.change, "seeds": self.seeds,
+                "accuracies": self.accuracies, "mean": self.mean, "std": self.std,
+                "min": min(self.accuracies), "max": max(self.accuracies),
+                "train_seconds": (statistics.fmean(self.train_seconds)
+                                  if self.train_seconds else None)}
+
+
+def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(axis=1) == labels))
+
+
+def _probabilities(result: MemberResult, rows: Rows, tta: bool = False) -> np.ndarray:
+    val, test = result.probabilities(tta)
+    return test if rows.use_test else val
+
+
+def score(results: list[MemberResult], rows: Rows) -> list[StepScores]:
+    """Each step's accuracy per seed on `rows`, in the chain's order, then TTA and the
+    ensemble of the last step's seeds."""
+    by_step: dict[str, list[MemberResult]] = {}
+    for result in results:
+        by_step.setdefault(result.member.stage, []).append(result)
+    steps = []
+    for name, step in recipes.EXPERIMENTS.items():
+        done = by_step.get(name, [])
+        if not done:
+            continue
+        steps.append(StepScores(
+            name, step.change, [_accuracy(_probabilities(r, rows), rows.labels) for r in done],
+            [r.member.seed for r in done], [r.metrics["train_seconds"] for r in done],
+            [r.metrics["history"].get("val_accuracy", []) for r in done]))
+    last = by_step.get(next(reversed(recipes.EXPERIMENTS)), [])
+    if last and last[0].val_tta is not None:
+        steps.append(StepScores(TTA, EXTRA_CHANGES[TTA], [
+            _accuracy(_probabilities(r, rows, tta=True), rows.labels) for r in last],
+            [r.member.seed for r in last]))
+        average = np.mean([_probabilities(r, rows, tta=True) for r in last], axis=0)
+        steps.append(StepScores(ENSEMBLE, EXTRA_CHANGES[ENSEMBLE],
+                                [_accuracy(average, rows.labels)], [r.member.seed for r in last]))
+    return steps
+
+
+# ------------------------------------------------------------------ is a difference real?
+
+
+def seed_interval(after: StepScores, before: StepScores) -> tuple[float, float] | None:
+    """95% Welch interval of the difference of the two means from the seeds' spread; None
+    when a side has a single value (the ensemble), where the seeds say nothing."""
+    from scipy import stats
+
+    a, b = after.accuracies, before.accuracies
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = after.std ** 2 / len(a), before.std ** 2 / len(b)
+    d = after.mean - before.mean
+    if va + vb == 0:
+        return d, d
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.975, df)) * math.sqrt(va + vb)
+    return d - half, d + half
+
+
+@dataclass(frozen=True)
+class Verdict:
+    step: str
+    change: str
+    difference: float  # mean after - mean before, in accuracy
+    seed_interval: tuple[float, float] | None
+    rows_interval: tuple[float, float]
+    verdict: str  # "helps", "hurts" or "not settled"
+
+    def row(self) -> dict:
+        return {"step": self.step, "change": self.change, "difference": self.difference,
+                "seed_interval": self.seed_interval, "rows_interval": self.rows_interval,
+                "verdict": self.verdict}
+
+
+def _excludes_zero(interval: tuple[float, float] | None, sign: int) -> bool:
+    return interval is None or (interval[0] > 0 if sign > 0 else interval[1] < 0)
+
+
+def compare(after: StepScores, before: StepScores, n_rows: int) -> Verdict:
+    """A change helps (or hurts) when the difference of the means is beyond both the seeds'
+    spread (Welch) and the noise of the rows measured on (Newcombe); else it is not settled."""
+    d = after.mean - before.mean
+    seeds = seed_interval(after, before)
+    rows = intervals.difference_interval(after.mean, before.mean, n_rows)
+    sign = 1 if d > 0 else -1
+    beyond = d != 0 and _excludes_zero(seeds, sign) and _excludes_zero(rows, sign)
+    verdict = ("helps" if sign > 0 else "hurts") if beyond else "not settled"
+    return Verdict(after.name, after.change, d, seeds, rows, verdict)
+
+
+def verdicts(steps: list[StepScores], n_rows: int) -> list[Verdict]:
+    """Each step against the one before it."""
+    return [compare(after, before, n_rows) for before, after in pairwise(steps)]
+
+
+# ------------------------------------------------------------------ in words
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.2f}"
+
+
+def verdict_line(v: Verdict) -> str:
+    seeds = ("" if v.seed_interval is None else
+             f"seeds' 95% interval {_points(v.seed_interval[0])} to "
+             f"{_points(v.seed_interval[1])}; ")
+    rows = f"rows' 95% interval {_points(v.rows_interval[0])} to {_points(v.rows_interval[1])}"
+    return f"**{v.verdict}**: {_points(v.difference)} points ({seeds}{rows})"
+
+
+def budget_text(team: list[Member], n_train: int) -> str:
+    """How many runs, and what each gets: epochs, rows, batch."""
+    first = team[0]
+    r = recipes.recipe(first.stage, first.profile, first.epochs)
+    n_steps = len({m.stage for m in team})
+    return (f"{len(team)} runs ({n_steps} steps x {len(team) // n_steps} seeds), each "
+            f"{r.epochs} epoch{'s' * (r.epochs != 1)} over {first.train_rows or n_train:,} "
+            f"training rows in batches of {r.batch_size}")
+
+
+def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
+                 team: list[Member], n_train: int) -> str:
+    """What the experiments show, computed from their numbers (Markdown)."""
+    text = (f"**What this shows.** The start and {len(steps) - 1} changes, each measured on the "
+            f"{rows.what} as the mean of its seeds; {budget_text(team, n_train)} "
+            f"(`{team[0].profile}` profile). Each step against the one before:\n")
+    for v in found:
+        text += f"\n- `{v.step}` ({v.change}): {verdict_line(v)}"
+    helps = [v.step for v in found if v.verdict == "helps"]
+    hurts = [v.step for v in found if v.verdict == "hurts"]
+    unsettled = [v.step for v in found if v.verdict == "not settled"]
+    text += "\n\n" + (f"Beyond both kinds of noise, these help: {', '.join(helps)}. "
+                      if helps else "No change helps beyond both kinds of noise here. ")
+    if hurts:
+        text += f"These hurt: {', '.join(hurts)}. "
+    if unsettled:
+        text += (f"Not settled at this budget: {', '.join(unsettled)}; more seeds, more rows or "
+                 "more epochs would be needed to tell.")
+    best = max(steps, key=lambda s: s.mean)
+    text += (f"\n\nFrom `{steps[0].name}` ({100 * steps[0].mean:.2f}%) to `{best.name}` "
+             f"({100 * best.mean:.2f}%), the chain gains {100 * (best.mean - steps[0].mean):.2f} "
+             "points in all.")
+    return text
+
+
+def _interval(interval) -> str:
+    return "" if interval is None else f"{_points(interval[0])} to {_points(interval[1])}"
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's table of a run's experiments (`summary.json` of 10_experiments)."""
+    verdicts = {v["step"]: v for v in summary["verdicts"]}
+    lines = ["| step | what it changes | mean | min–max | vs the step before | seeds' 95% "
+             "interval | rows' 95% interval | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for step in summary["steps"]:
+        v = verdicts.get(step["step"], {})
+        spread = ("" if len(step["accuracies"]) < 2 else
+                  f"{100 * step['min']:.2f}–{100 * step['max']:.2f}%")
+        difference = f"{_points(v['difference'])} points" if v else ""
+        lines.append(f"| `{step['step']}` | {step['change']} | {100 * step['mean']:.2f}% | "
+                     f"{spread} | {difference} | {_interval(v.get('seed_interval'))} | "
+                     f"{_interval(v.get('rows_interval'))} | {v.get('verdict', '')} |")
+    return "\n".join(lines)

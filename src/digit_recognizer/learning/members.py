@@ -1,0 +1,193 @@
+"""One ensemble member (or experiment run) as an independent job: a plain description in,
+its model, probabilities and metrics out. `executors.run_members` runs a list of them, here or
+on a Ray cluster; the same member gives the same probabilities wherever it runs (on the CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from digit_recognizer import fileio
+from digit_recognizer.datasets.preprocess import Split
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.learning import recipes, train
+
+
+@dataclass(frozen=True)
+class Member:
+    """What to train: a model of the registry (`recipes.model`), a seed and a profile."""
+
+    name: str
+    stage: str
+    seed: int
+    profile: str = "quick"
+    epochs: int | None = None  # None: the profile's count
+    train_rows: int | None = None  # None: the whole training split, else its first N rows
+    tta: bool = True  # also predict with test-time augmentation (5 passes more)
+
+    def __post_init__(self):
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise DigitRecognizerError(f"member name {self.name!r}: use a plain file name")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise DigitRecognizerError(f"member {self.name}: seed must be an integer >= 0")
+        recipes.recipe(self.stage, self.profile, self.epochs)  # unknown model or profile: fail now
+        if self.train_rows is not None and self.train_rows < 1:
+            raise DigitRecognizerError(f"member {self.name}: train_rows must be >= 1")
+
+
+def make_members(models: list[str] | str, seeds: list[int] | range, profile: str = "quick",
+                 epochs: int | None = None, **options) -> list[Member]:
+    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment.
+    `options` are further `Member` fields (`train_rows`, `tta`)."""
+    models = [models] if isinstance(models, str) else list(models)
+    return [Member(f"{model}_seed{seed}", model, seed, profile, epochs, **options)
+            for model in models for seed in seeds]
+
+
+@dataclass
+class MemberResult:
+    """A trained member: probabilities, metrics, and the saved `.keras` model as bytes."""
+
+    member: Member
+    val_probs: np.ndarray
+    test_probs: np.ndarray
+    metrics: dict
+    model_bytes: bytes
+    where: str  # host:pid that trained it
+    # The same with test-time augmentation (`evaluate.predict_tta`).
+    val_tta: np.ndarray | None = None
+    test_tta: np.ndarray | None = None
+
+    def probabilities(self, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Validation and test probabilities, plain or with TTA."""
+        return (self.val_tta, self.test_tta) if tta else (self.val_probs, self.test_probs)
+
+    def load_model(self):
+        import keras
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{self.member.name}.keras"
+            path.write_bytes(self.model_bytes)
+            return keras.saving.load_model(path)
+
+    def save(self, folder: str | os.PathLike) -> dict[str, Path]:
+        """Write NAME.keras, NAME.npz (val, test) and NAME.json into `folder`, each atomically."""
+        folder = Path(folder)
+        name = self.member.name
+        paths = {"model": folder / f"{name}.keras", "probabilities": folder / f"{name}.npz",
+                 "metrics": folder / f"{name}.json"}
+        with fileio.atomic_path(paths["model"], suffix=".keras") as tmp:
+            tmp.write_bytes(self.model_bytes)
+        tta = {} if self.val_tta is None else {"val_tta": self.val_tta, "test_tta": self.test_tta}
+        with fileio.atomic_path(paths["probabilities"], suffix=".npz") as tmp:
+            np.savez(tmp, val=self.val_probs, test=self.test_probs, **tta)
+        fileio.write_json(paths["metrics"], self.metrics)
+        return paths
+
+
+def train_member(member: Member, split: Split | str | os.PathLike,
+                 verbose: int = 0) -> MemberResult:
+    """Train one member on `split` (a Split, or the path of a saved one) and score it."""
+    from digit_recognizer.datasets import preprocess
+    from digit_recognizer.learning import evaluate, models
+
+    if not isinstance(split, Split):
+        split = preprocess.load_split(split)
+    if member.train_rows is not None:
+        split = replace(split, x_train=split.x_train[:member.train_rows],
+                        y_train=split.y_train[:member.train_rows])
+    model = models.build(member.stage, member.seed)
+    augmenter = None
+    if recipes.recipe(member.stage, member.profile).augment:
+        from digit_recognizer.learning import augment
+
+        augmenter = augment.augmenter()
+    result = train.fit(model, split, member.stage, member.profile, member.seed, member.epochs,
+                       verbose=verbose, augmenter=augmenter)
+    val_probs, _ = evaluate.predict(model, split.x_val)
+    test_probs, images_per_second = evaluate.predict(model, split.x_test)
+    val_tta = evaluate.predict_tta(model, split.x_val) if member.tta else None
+    test_tta = evaluate.predict_tta(model, split.x_test) if member.tta else None
+    val_pred = val_probs.argmax(axis=1)
+    metrics = {
+        **asdict(member),
+        "val_accuracy": float(np.mean(val_pred == split.val_labels)),
+        "val_errors": int(np.sum(val_pred != split.val_labels)),
+        "val_accuracy_tta": None if val_tta is None
+        else float(np.mean(val_tta.argmax(axis=1) == split.val_labels)),
+        "local_score": None if split.answer_key is None
+        else float(np.mean(test_probs.argmax(axis=1) == split.answer_key)),
+        "train_seconds": round(result.seconds, 1),
+        "epochs": result.epochs,
+        "parameters": int(model.count_params()),
+        "test_images_per_second": round(images_per_second),
+        "history": result.history,
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{member.name}.keras"
+        model.save(path)
+        model_bytes = path.read_bytes()
+    return MemberResult(member, val_probs, test_probs, metrics, model_bytes,
+                        f"{socket.gethostname()}:{os.getpid()}", val_tta, test_tta)
+
+
+def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble of `results`: their mean validation and test probabilities."""
+    val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
+    return np.mean(val, axis=0), np.mean(test, axis=0)
+
+
+def choose(results: list[MemberResult], labels: np.ndarray) -> tuple[list[MemberResult], bool]:
+    """The members and the use of TTA that score best on validation, and nothing else.
+
+    Tries the best k members (by their own validation accuracy) for every k, each with and
+    without TTA; ties go to fewer members, then to no TTA. So a single member is kept when no
+    average beats it, and TTA only when it helps.
+    """
+    ranked = sorted(results, key=lambda r: -r.metrics["val_accuracy"])
+    options = [(k, tta) for k in range(1, len(ranked) + 1)
+               for tta in ((False, True) if ranked[0].val_tta is not None else (False,))]
+
+    def score(option):
+        val, _ = average(ranked[:option[0]], option[1])
+        return float(np.mean(val.argmax(axis=1) == labels))
+
+    k, tta = max(options, key=lambda o: (score(o), -o[0], not o[1]))
+    return ranked[:k], tta
+
+
+def save_average(name: str, results: list[MemberResult], split: Split, outputs,
+                 tta: bool = False) -> dict:
+    """Score the members' average as the candidate `name`; save its metrics and probabilities."""
+    from digit_recognizer.learning import ensemble
+
+    val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
+    return ensemble.save_average(
+        name, [r.member.name for r in results], list(val), list(test), split,
+        outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name),
+        train_seconds=sum(r.metrics["train_seconds"] for r in results), tta=tta)
+
+
+def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
+            labels: np.ndarray) -> str:
+    """What the choice on validation found, in a sentence or two (Markdown)."""
+    def accuracy(members: list[MemberResult], with_tta: bool = False) -> float:
+        return float(np.mean(average(members, with_tta)[0].argmax(axis=1) == labels))
+
+    best = max(results, key=lambda r: r.metrics["val_accuracy"])
+    text = (f"On the {len(labels):,} validation images the best member "
+            f"(`{best.member.name}`) scores {accuracy([best]):.2%}, the average of all "
+            f"{len(results)} members {accuracy(results):.2%}.")
+    if len(kept) == 1 and not tta:
+        return text + (" No average beats the best member here, so the ensemble is that one "
+                       "member alone.")
+    what = ("all the members" if len(kept) == len(results) else
+            "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
+    how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
+    return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."

@@ -1,0 +1,315 @@
+"""What `./run_all.sh` calls: resolve the data, write the run's parameters, `dvc repro`.
+
+    python -m digit_recognizer.pipeline.run [--source S] [--profile quick|full] [--seed N] ...
+
+The stages, their inputs, parameters and outputs are declared in `dvc.yaml` (generated from
+the registry in `stages.py`); DVC decides what is out of date, reruns it, and restores results
+that were computed before with the same code, data and parameters from its run cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from digit_recognizer import fileio
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.layout import Outputs
+from digit_recognizer.learning import recipes
+from digit_recognizer.pipeline import graph, sources, stages
+from digit_recognizer.pipeline.stage_runner import (
+    KERNEL_NAME,
+    RAY_ADDRESS_ENV,
+    RUN_ID_ENV,
+    WORKERS_ENV,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# Options that are shorthands for parameters of params.yaml.
+SHORTHANDS = ("profile", "seed", "epochs", "limit_train", "limit_test")
+
+
+def find_root() -> Path:
+    for candidate in (Path.cwd(), PACKAGE_DIR.parents[1]):
+        if (candidate / "dvc.yaml").is_file() and (candidate / "notebooks").is_dir():
+            return candidate
+    raise DigitRecognizerError("dvc.yaml not found: run from the project's root folder")
+
+
+def ensure_kernel() -> None:
+    """Register this interpreter as the notebooks' kernel (papermill and JupyterLab use it)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL_NAME, display_name="Python (digit-recognizer)", prefix=sys.prefix)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="run_all.sh", description="Run the notebooks as a DVC pipeline (dvc repro).",
+        epilog="Every parameter of params.yaml can be set with -p NAME VALUE.")
+    p.add_argument("--source", default="auto", choices=sources.SOURCES,
+                   help="where the data comes from (default: auto)")
+    p.add_argument("--profile", default="quick", choices=recipes.PROFILES,
+                   help="quick: minutes on a laptop; full: the benchmark's recipe")
+    p.add_argument("--seed", type=int, default=42, help="seed for the split and training")
+    p.add_argument("--mnist-dir", default="", help="MNIST *-ubyte.gz files, for --source mnist")
+    p.add_argument("--data-dir", default="data", help="where data/raw and caches live")
+    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
+    p.add_argument("--limit-train", type=int, default=0, help="use only N training rows")
+    p.add_argument("--limit-test", type=int, default=0, help="use only N test rows")
+    p.add_argument("--only", default="",
+                   help="comma-separated stage prefixes, e.g. 05 or 02,08 (their upstream "
+                        "stages run too when out of date)")
+    p.add_argument("--force", action="store_true", help="rerun every stage")
+    p.add_argument("--workers", default="local", choices=("local", "ray"),
+                   help="where the ensemble's members train: here, one after another (local), "
+                        "or as tasks of a Ray cluster (ray; pip install digit-recognizer[ray])")
+    p.add_argument("--ray-address", default="",
+                   help="with --workers ray: the cluster's HOST:PORT, or auto for the cluster "
+                        "this machine belongs to (default: a Ray instance for this run)")
+    p.add_argument("--submit", action="store_true", help="submit the result to Kaggle")
+    p.add_argument("--dry-run", action="store_true", help="with --submit: show, do not send")
+    p.add_argument("--message", default="", help="Kaggle submission message")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="set a parameter of params.yaml")
+    args = p.parse_args(argv)
+    for name in ("seed", "epochs", "limit_train", "limit_test"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be a non-negative integer, "
+                    f"got {getattr(args, name)}")
+    if args.mnist_dir and not Path(args.mnist_dir).is_dir():
+        p.error(f"--mnist-dir {args.mnist_dir}: no such directory")
+    if args.ray_address and args.workers != "ray":
+        p.error("--ray-address needs --workers ray")
+    if args.source == "mnist" and not args.mnist_dir:
+        p.error("--source mnist needs --mnist-dir DIR (the four MNIST *-ubyte.gz files)")
+    return args
+
+
+def _literal(value: str):
+    """`-p name value` like papermill's CLI: numbers and booleans are typed, the rest is text."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def run_parameters(args: argparse.Namespace, defaults: dict) -> dict:
+    """The defaults, the options' values, then every -p NAME VALUE (an unknown NAME is an error)."""
+    values = dict(defaults)
+    values.update({name: getattr(args, name) for name in SHORTHANDS})
+    for name, value in args.parameter:
+        if name not in defaults:
+            raise DigitRecognizerError(
+                f"-p {name}: no such parameter; the parameters are {', '.join(defaults)}")
+        values[name] = _literal(value)
+        expected = type(defaults[name])
+        if not isinstance(values[name], expected) or isinstance(values[name], bool) and \
+                expected is not bool:
+            raise DigitRecognizerError(
+                f"-p {name} {value}: expected {expected.__name__} like {defaults[name]!r}")
+    return values
+
+
+def write_params(root: Path, values: dict) -> None:
+    path = root / "params.yaml"
+    text = graph.render_params(values)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        fileio.write_text(path, text)
+
+
+def selected_stages(only: str) -> list[str]:
+    if not only:
+        return []
+    prefixes = tuple(p.strip() for p in only.split(",") if p.strip())
+    chosen = [name for name in stages.STAGES if name.startswith(prefixes)]
+    if not chosen:
+        raise DigitRecognizerError(f"--only {only}: no stage matches; the stages are "
+                                   + ", ".join(stages.STAGES))
+    return chosen
+
+
+_DVC_LINES = [
+    (re.compile(r"^Running stage '(.+)':$"), "--> {}: running"),
+    (re.compile(r"^Stage '(.+)' didn't change, skipping$"), "--> {}: unchanged, skipped"),
+    (re.compile(r"^Stage '(.+)' is cached - skipping run, checking out outputs$"),
+     "--> {}: restored from DVC's run cache (it ran before with this code, data and parameters)"),
+    (re.compile(r"^Data and pipelines are up to date\.$"), "--> every stage is up to date"),
+]
+_DVC_NOISE = re.compile(r"^(> |Updating lock file|Generating lock file|To track the changes|"
+                        r"\s*git add|To enable auto staging|\s*dvc config core\.autostage|"
+                        r"Use `dvc push`|\s*$)")
+
+
+def translate(line: str) -> str | None:
+    """DVC's progress lines in the run's words; its git and remote hints dropped."""
+    for pattern, template in _DVC_LINES:
+        match = pattern.match(line)
+        if match:
+            return template.format(*match.groups())
+    return None if _DVC_NOISE.match(line) else line
+
+
+def dvc_repro(root: Path, targets: list[str], force: bool, stage_env: dict[str, str]) -> int:
+    """Run `dvc repro`, showing its progress; Ctrl-C or SIGTERM stop every process it started.
+
+    `stage_env` reaches the stages' commands (the run id, where ensemble members train).
+    """
+    command = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
+    env = {**os.environ, **stage_env,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True,
+                               bufsize=1, start_new_session=True)
+    try:
+        for line in process.stdout:
+            shown = translate(line.rstrip("\n"))
+            if shown is not None:
+                print(shown, flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    fileio.unwind_on_sigterm()
+    try:
+        args = parse_args(argv)
+        return _run(args)
+    except DigitRecognizerError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: completed stages are kept; the next run resumes at the "
+              "interrupted one", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("PYTHONHASHSEED", str(args.seed))
+    root = find_root()
+    outputs = Outputs(root / "outputs")
+    try:
+        outputs.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DigitRecognizerError(f"cannot write to {outputs.root}: {exc.strerror}") from None
+    if not os.access(outputs.root, os.W_OK):
+        raise DigitRecognizerError(f"cannot write to {outputs.root}: permission denied")
+    for leftover in fileio.remove_partial_files(outputs.root):
+        print(f"removed {leftover.relative_to(outputs.root)}, left by an interrupted run")
+    targets = selected_stages(args.only)
+    values = run_parameters(args, graph.default_parameters(root))
+
+    files = sources.resolve(args.source, root / args.data_dir, args.mnist_dir or None)
+    record = sources.describe(files, outputs.resolved_source)
+    changed = sources.write_record(outputs.resolved_source, record)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    print(f"==> run {run_id}: source {files.source} ({files.description})"
+          + (", new or changed since the last run" if changed else ""))
+    print("==> parameters: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+    write_params(root, values)
+    ensure_kernel()
+    outputs.timings.unlink(missing_ok=True)
+
+    status = dvc_repro(root, targets, args.force, {
+        RUN_ID_ENV: run_id, WORKERS_ENV: args.workers, RAY_ADDRESS_ENV: args.ray_address})
+    if status != 0:
+        raise DigitRecognizerError(
+            "the pipeline stopped (above: the stage and why); fix it and run the same command "
+            "again: finished stages are kept")
+    _print_summary(root, outputs, targets)
+    _copy_to_kaggle_working(outputs)
+    if args.submit:
+        return _submit(args, outputs, run_id)
+    return 0
+
+
+def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
+    from digit_recognizer.kaggle import kaggle_io
+
+    message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
+    print("\n==> submitting to Kaggle")
+    try:
+        result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
+                                  leaderboard=outputs.leaderboard, run_id=run_id)
+    except kaggle_io.NotSubmitted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return kaggle_io.EXIT_REFUSED
+    print(result)
+    # The same exit statuses as `digit-recognizer submit` (see its --help).
+    return result.exit_status
+
+
+def _copy_to_kaggle_working(outputs: Outputs) -> None:
+    """In a Kaggle notebook, also leave submission.csv in the working folder: the notebook's
+    output that the competition's "Submit" button takes."""
+    working = sources.KAGGLE_WORKING
+    if not (working.is_dir() and outputs.submission.is_file()):
+        return
+    target = working / "submission.csv"
+    if target.resolve() != outputs.submission.resolve():
+        fileio.copy(outputs.submission, target)
+        print(f"Kaggle notebook:    copied to {target}")
+
+
+def _timings(outputs: Outputs) -> list[dict]:
+    if not outputs.timings.is_file():
+        return []
+    return [json.loads(line) for line in outputs.timings.read_text().splitlines() if line]
+
+
+def _submission_is_current(root: Path) -> bool:
+    """Whether 08_submit is up to date with the current code, data and parameters."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", "08_submit"],
+                            cwd=root, capture_output=True, text=True)
+    return result.returncode == 0 and json.loads(result.stdout or "{}") == {}
+
+
+def _print_summary(root: Path, outputs: Outputs, targets: list[str]) -> None:
+    ran = _timings(outputs)
+    if ran:
+        print("\nnotebook             wall s  kernel s  imports s  work s")
+        for t in ran:
+            print(f"{t['notebook']:<20} {t['wall_seconds']:>6}  {t['kernel_start_seconds']:>8}  "
+                  f"{t['imports_seconds']:>9}  {t['work_seconds']:>6}")
+        print(f"{'total':<20} {sum(t['wall_seconds'] for t in ran):>6.1f}")
+    print(f"\nexecuted notebooks: {outputs.notebooks.relative_to(root)}")
+    print(f"HTML export:        {(outputs.root / 'html').relative_to(root)}")
+    if not outputs.summary.is_file():
+        return
+    if targets and "08_submit" not in targets and not _submission_is_current(root):
+        print(f"submission:         {outputs.submission.relative_to(root)} is from other "
+              "parameters, code or data (08_submit was not part of this run)")
+        return
+    summary = json.loads(outputs.summary.read_text())
+    print(f"submission:         {summary['submission']} (stage {summary['stage']}, "
+          f"validation accuracy {summary['val_accuracy']:.4f})")
+    if summary.get("local_score") is not None:
+        print(f"local score:        {summary['local_score']:.5f} (against the answer key)")
+    else:
+        print("local score:        none (no answer key for this source)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Run one stage's notebook with papermill: the command of each stage in `dvc.yaml`.
+
+    python -m digit_recognizer.pipeline.stage_runner 04_base_cnn
+
+The notebook receives the parameters it declares: its values from `params.yaml`, and the
+concrete paths the runner fills in (the outputs folder, the resolved data files, the
+candidates of a choosing stage). The executed copy and its HTML export are written
+atomically; a failed cell or a dead kernel keeps the partial copy as `*.FAILED.ipynb`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from digit_recognizer import fileio
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.layout import Outputs
+from digit_recognizer.pipeline import graph, stages
+
+KERNEL_NAME = "digit-recognizer"
+RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"
+WORKERS_ENV = "DIGIT_RECOGNIZER_WORKERS"
+RAY_ADDRESS_ENV = "DIGIT_RECOGNIZER_RAY_ADDRESS"
+# Output that native libraries write straight to the kernel's file descriptors (TensorFlow's
+# C++ start-up and tf.data log lines) goes to the runner's terminal, not into the notebook:
+# ipykernel forwards it into the executed cells only when capture_fd_output is on (its
+# default). Python's own sys.stdout and sys.stderr are still captured as usual.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
+
+
+def read_params(root: Path) -> dict:
+    import yaml
+
+    path = root / "params.yaml"
+    if not path.is_file():
+        raise DigitRecognizerError(f"{path} not found: run ./run_all.sh (it writes it)")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def runner_values(root: Path, name: str, outputs: Outputs) -> dict:
+    """The parameters the runner fills in, as paths relative to the notebooks' folder."""
+    notebooks = root / "notebooks"
+
+    def relative(path: str | os.PathLike) -> str:
+        return os.path.relpath(root / path, notebooks)
+
+    values = {"output_dir": relative(outputs.root),
+              "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S"),
+              "candidates": stages.candidates(name),
+              "workers": os.environ.get(WORKERS_ENV) or "local",
+              "ray_address": os.environ.get(RAY_ADDRESS_ENV, "")}
+    if outputs.resolved_source.is_file():
+        values["source_record"] = relative(outputs.resolved_source)
+    return values
+
+
+def notebook_parameters(root: Path, name: str) -> dict:
+    declared = graph.declared_parameters(root / "notebooks" / f"{name}.ipynb")
+    params = read_params(root)
+    values = runner_values(root, name, Outputs(root / "outputs"))
+    chosen = {}
+    for key in declared:
+        if key in graph.RUNNER_PARAMETERS:
+            if key in values:
+                chosen[key] = values[key]
+        elif key in params:
+            chosen[key] = params[key]
+    return chosen
+
+
+def _failure(source: Path, tmp: Path, target: Path, what: str) -> DigitRecognizerError:
+    # Keep the partial copy for reading, under a name that says it is not a complete artifact.
+    failed = target.with_name(target.stem + ".FAILED.ipynb")
+    if tmp.is_file():
+        tmp.replace(failed)
+    return DigitRecognizerError(f"notebook {source.name} {what}\n"
+                                f"  executed copy with the traceback: {failed}")
+
+
+def _portable(notebook: Path, source: Path, target: Path) -> None:
+    """Papermill records the absolute paths it read and wrote (here: the temporary copy);
+    keep them relative to the project, so an executed notebook names no folder of the machine
+    that ran it."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    record = nb.metadata.get("papermill", {})
+    for key, path in (("input_path", source), ("output_path", target)):
+        if key in record:
+            record[key] = _relative(path)
+    nbformat.write(nb, notebook)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
+
+
+def execute(source: Path, target: Path, params: dict) -> dict:
+    """Execute one notebook with papermill; return its timing split."""
+    import papermill as pm
+    from nbclient.exceptions import DeadKernelError
+
+    start = time.perf_counter()
+    with fileio.atomic_path(target, suffix=".ipynb") as tmp:
+        try:
+            pm.execute_notebook(
+                str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
+                cwd=str(source.parent), progress_bar=True, report_mode=False,
+                extra_arguments=KERNEL_ARGUMENTS,
+            )
+        except pm.PapermillExecutionError as exc:
+            raise _failure(source, tmp, target,
+                           f"failed in cell {exc.exec_count or exc.cell_index}: "
+                           f"{exc.ename}: {exc.evalue}") from None
+        except DeadKernelError:
+            raise _failure(source, tmp, target,
+                           "stopped: its kernel died (killed, or out of memory)") from None
+        _portable(tmp, source, target)
+        executed = json.loads(tmp.read_text())
+    wall = time.perf_counter() - start
+    cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    durations = [c["metadata"].get("papermill", {}).get("duration") or 0.0 for c in cells]
+    # The first code cells are parameters (+ injected parameters) and imports.
+    n_setup = next((i for i, c in enumerate(cells) if "import" in "".join(c["source"])), 0) + 1
+    return {
+        "notebook": source.stem,
+        "wall_seconds": round(wall, 1),
+        "kernel_start_seconds": round(wall - sum(durations), 1),
+        "imports_seconds": round(sum(durations[:n_setup]), 1),
+        "work_seconds": round(sum(durations[n_setup:]), 1),
+    }
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """An HTML copy of the executed notebook, readable without Jupyter."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    fileio.write_text(target, body)
+
+
+def run_stage(root: Path, name: str) -> dict:
+    stages.stage(name)
+    outputs = Outputs(root / "outputs")
+    params = notebook_parameters(root, name)
+    timing = execute(root / "notebooks" / f"{name}.ipynb", outputs.executed(name), params)
+    export_html(outputs.executed(name), outputs.html(name))
+    with open(outputs.timings, "a", encoding="utf-8") as log:
+        log.write(json.dumps(timing) + "\n")
+    return timing
+
+
+def main(argv: list[str] | None = None) -> int:
+    fileio.unwind_on_sigterm()
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m digit_recognizer.pipeline.stage_runner STAGE", file=sys.stderr)
+        return 2
+    try:
+        timing = run_stage(Path.cwd(), args[0])
+    except DigitRecognizerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"    {timing['wall_seconds']:.1f} s (kernel start {timing['kernel_start_seconds']} s, "
+          f"imports {timing['imports_seconds']} s, work {timing['work_seconds']} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

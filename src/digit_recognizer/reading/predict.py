@@ -1,0 +1,260 @@
+"""Read your own handwriting with a trained model: predictions, top-3 and a figure.
+
+`read_pictures(paths, model)` prepares each picture the way MNIST was made (see `images`),
+runs the model once on all the digits, and returns one `Reading` per picture: the number read,
+each digit's probability and top-3. `plot_reading` draws the picture, each 28x28 input the model
+saw, and the probability bars.
+
+TensorFlow is imported only inside `load_model` (and the model's own methods).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digit_recognizer import fileio
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.reading import images
+
+DEFAULT_MODEL = Path("outputs/models/best.keras")
+DEFAULT_FIGURE_DIR = Path("outputs/predictions")
+TOP_K = 3
+# Below this probability a digit is flagged as unsure in the text output.
+UNSURE = 0.5
+BATCH = 256
+
+
+@dataclass
+class DigitReading:
+    """The model's reading of one digit."""
+
+    digit: int
+    probability: float
+    probabilities: np.ndarray  # (10,) float, softmax
+    image: np.ndarray  # uint8 (28, 28), the input the model saw
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the working picture
+
+    @property
+    def top(self) -> list[tuple[int, float]]:
+        """The TOP_K most likely digits with their probabilities, most likely first."""
+        order = np.argsort(-self.probabilities, kind="stable")[:TOP_K]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+
+@dataclass
+class Reading:
+    """Everything read from one picture."""
+
+    source: str
+    prepared: images.Prepared
+    digits: list[DigitReading]
+    figure: Path | None = None
+
+    @property
+    def number(self) -> str:
+        """The digits left to right, as a string (keeps leading zeros: "0123")."""
+        return "".join(str(d.digit) for d in self.digits)
+
+    def to_dict(self) -> dict:
+        return {
+            "image": self.source,
+            "number": self.number,
+            "size": list(self.prepared.original_size),
+            "inverted": self.prepared.inverted,
+            "digits": [
+                {
+                    "digit": d.digit,
+                    "probability": round(d.probability, 6),
+                    "top3": [{"digit": k, "probability": round(p, 6)} for k, p in d.top],
+                    "box": list(d.box),
+                }
+                for d in self.digits
+            ],
+            "figure": str(self.figure) if self.figure else None,
+        }
+
+
+def load_model(path: str | os.PathLike | None = None):
+    """Load a saved Keras model that takes (n, 28, 28, 1) pixels/255 and gives 10 probabilities."""
+    path = Path(path) if path else DEFAULT_MODEL
+    if not path.is_file():
+        if path.name == DEFAULT_MODEL.name:
+            raise DigitRecognizerError(
+                f"no trained model at {path}: run ./run_all.sh first (its 08_submit notebook "
+                "saves the best model there), or pass --model PATH to a .keras file"
+            )
+        raise DigitRecognizerError(f"{path}: model file not found")
+    if path.suffix not in (".keras", ".h5"):
+        raise DigitRecognizerError(f"{path}: not a Keras model file (expected .keras)")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many types for broken files
+        raise DigitRecognizerError(f"{path}: cannot load the model: {exc}") from None
+    try:
+        inputs, outputs = tuple(model.input_shape), tuple(model.output_shape)
+    except (AttributeError, ValueError):
+        inputs = outputs = ()
+    if inputs[1:] not in ((28, 28, 1), (28, 28)) or outputs[-1:] != (10,):
+        raise DigitRecognizerError(
+            f"{path}: expected a model from (n, 28, 28, 1) images to 10 classes, got "
+            f"{inputs} -> {outputs}"
+        )
+    return model
+
+
+def probabilities(model, inputs: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, 10) for uint8 MNIST-style images (n, 28, 28)."""
+    x = np.asarray(inputs, dtype=np.float32)[..., None] / 255.0
+    if tuple(model.input_shape[1:]) == (28, 28):
+        x = x[..., 0]
+    if len(x) <= BATCH:  # one batch: predict_on_batch skips predict's set-up (~50 ms)
+        probs = np.asarray(model.predict_on_batch(x), dtype=np.float64)
+    else:
+        probs = np.asarray(model.predict(x, batch_size=BATCH, verbose=0), dtype=np.float64)
+    if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=1e-3):  # logits
+        probs = np.exp(probs - probs.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def read_prepared(prepared: Sequence[images.Prepared], model) -> list[Reading]:
+    """Run the model once on the digits of all the prepared pictures."""
+    if not prepared:
+        return []
+    probs = probabilities(model, np.concatenate([p.inputs for p in prepared]))
+    readings, start = [], 0
+    for picture in prepared:
+        digits = []
+        for digit, p in zip(picture.digits, probs[start:start + len(picture.digits)], strict=True):
+            best = int(np.argmax(p))
+            digits.append(DigitReading(best, float(p[best]), p, digit.image, digit.box))
+        start += len(picture.digits)
+        readings.append(Reading(picture.source, picture, digits))
+    return readings
+
+
+def read_pictures(
+    pictures: Sequence[str | os.PathLike | np.ndarray], model
+) -> list[Reading]:
+    """Prepare every picture first (so a bad file fails fast), then read them all."""
+    return read_prepared([images.prepare(p) for p in pictures], model)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def describe(reading: Reading) -> str:
+    """The human-readable report of one reading."""
+    lines = [f"{reading.source}: {reading.number}"]
+    for i, digit in enumerate(reading.digits, start=1):
+        top = ", ".join(f"{d} {p:.1%}" for d, p in digit.top)
+        unsure = "  (unsure)" if digit.probability < UNSURE else ""
+        lines.append(f"  digit {i}: {digit.digit} ({digit.probability:.1%})  top-3: {top}{unsure}")
+    if reading.figure:
+        lines.append(f"  figure: {reading.figure}")
+    return "\n".join(lines)
+
+
+def plot_reading(reading: Reading):
+    """A matplotlib Figure: the picture with the digits boxed, each 28x28 input, probabilities.
+
+    Built without pyplot, so it works headless; in a notebook, display the Figure object or
+    the PNG that `save_figure` writes.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    n = len(reading.digits)
+    if n == 1:  # one row: picture, input, probabilities
+        fig = Figure(figsize=(10.0, 3.4), layout="constrained")
+        grid = fig.add_gridspec(1, 3, width_ratios=[1.6, 1, 1.4])
+        cells = [(grid[0, 0], grid[0, 1], grid[0, 2])]
+    else:  # the picture on top, a column per digit below
+        fig = Figure(figsize=(min(max(6.0, 1.7 * n), 28.0), 7.0), layout="constrained")
+        grid = fig.add_gridspec(3, n, height_ratios=[2.4, 1.2, 1.2])
+        cells = [(grid[0, :], grid[1, i], grid[2, i]) for i in range(n)]
+    ax = fig.add_subplot(cells[0][0])
+    preview = reading.prepared.preview
+    ax.imshow(preview, cmap="gray" if preview.ndim == 2 else None, vmin=0, vmax=255)
+    for digit in reading.digits:
+        left, top, right, bottom = digit.box
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                               edgecolor="tab:orange", linewidth=1.5))
+        ax.text(left, top - 2, str(digit.digit), color="tab:orange", fontsize=12,
+                fontweight="bold", va="bottom")
+    ax.set_title(f"{Path(reading.source).name}: read {reading.number}")
+    ax.set_axis_off()
+    for i, (digit, (_, image_cell, bars_cell)) in enumerate(zip(reading.digits, cells,
+                                                                 strict=True)):
+        ax = fig.add_subplot(image_cell)
+        ax.imshow(digit.image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"input {i + 1}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax = fig.add_subplot(bars_cell)
+        colors = ["tab:orange" if k == digit.digit else "tab:blue" for k in range(10)]
+        ax.bar(range(10), digit.probabilities, color=colors)
+        ax.set_xticks(range(10))
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{digit.digit}: {digit.probability:.0%}", fontsize=9)
+        if i:
+            ax.set_yticklabels([])
+    return fig
+
+
+def plot_inputs(prepared: Sequence[images.Prepared], reference: np.ndarray | None = None):
+    """Every 28x28 input cut from the pictures, one row per picture, and optionally a row of
+    `reference` digits (MNIST training images) to compare the size, thickness and centring."""
+    from matplotlib.figure import Figure
+
+    rows = [(Path(p.source).name, p.inputs) for p in prepared]
+    if reference is not None:
+        rows.append(("MNIST (training)", np.asarray(reference)))
+    columns = max(len(inputs) for _, inputs in rows)
+    fig = Figure(figsize=(max(4.0, 1.1 * columns), 1.25 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), columns, squeeze=False)
+    for (name, inputs), line in zip(rows, axes, strict=True):
+        for ax, image in zip(line, list(inputs) + [None] * columns, strict=False):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if image is None:
+                ax.set_axis_off()
+            else:
+                ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        line[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    return fig
+
+
+def save_png(fig, path: str | os.PathLike) -> Path:
+    """Write a Figure as PNG, atomically."""
+    path = Path(path)
+    with fileio.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return path
+
+
+def save_figure(reading: Reading, path: str | os.PathLike) -> Path:
+    """Draw the reading's figure and write it as PNG, atomically; sets `reading.figure`."""
+    reading.figure = save_png(plot_reading(reading), path)
+    return reading.figure
+
+
+def figure_paths(sources: Sequence[str], figure_dir: str | os.PathLike) -> list[Path]:
+    """`<figure_dir>/<stem>.png` for each picture; repeated stems get -2, -3..."""
+    seen: dict[str, int] = {}
+    paths = []
+    for source in sources:
+        stem = Path(source).stem or "image"
+        seen[stem] = seen.get(stem, 0) + 1
+        name = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+        paths.append(Path(figure_dir) / f"{name}.png")
+    return paths
