@@ -90,10 +90,10 @@ def test_stage_summary_reads_the_history():
     metrics = {"stage": "batchnorm", "val_accuracy": 0.97, "val_errors": 24,
                "local_score": 0.965}
     fitting = {"accuracy": [0.9, 0.999], "val_accuracy": [0.9, 0.97]}
-    text = report.stage_summary_text(metrics, 800, fitting)
+    text = report.model_summary_text(metrics, 800, fitting)
     assert "97.0% (95% interval 95.6%–98.0%)" in text and "24 wrong" in text
     assert "over-fitting" in text and "96.5%" in text
-    assert "no sign of over-fitting" in report.stage_summary_text(
+    assert "no sign of over-fitting" in report.model_summary_text(
         metrics, 800, {"accuracy": [0.97], "val_accuracy": [0.97]})
 
 

@@ -55,6 +55,10 @@ def write_json(path: str | os.PathLike, data) -> Path:
     return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def read_json(path: str | os.PathLike):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def copy(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
     """Copy a file so that `destination` is either the old file or the complete new one."""
     import shutil

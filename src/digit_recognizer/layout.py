@@ -1,16 +1,14 @@
-"""Where each artifact lives under outputs/: the only channel between notebooks.
+"""Where each artifact lives under outputs/: the only channel between stages.
 
-Every path is derived from one root here, and each stage's products (what the DVC graph
-declares as its outputs) are listed by `stage_products`, so the notebooks, the runner and
-`dvc.yaml` can never disagree about a file's name.
+Every path is derived from one root here; the stage manifest (`pipeline.stages`) says which
+stage writes and reads which, so the notebooks, the training commands, the runner and
+`dvc.yaml` can never disagree about a file's name. Plain paths: this module imports nothing.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from digit_recognizer.pipeline.stages import STAGES
 
 
 class Outputs:
@@ -48,7 +46,7 @@ class Outputs:
     def figure(self, owner: str, name: str) -> Path:
         return self.figures(owner) / f"{name}.png"
 
-    # Per trained model.
+    # Per trained model (a training stage writes them).
     def model(self, name: str) -> Path:
         return self.root / "models" / f"{name}.keras"
 
@@ -58,21 +56,33 @@ class Outputs:
     def probabilities(self, name: str) -> Path:
         return self.root / "probabilities" / f"{name}.npz"
 
-    def stage_submission(self, name: str) -> Path:
+    def model_submission(self, name: str) -> Path:
         return self.root / "submissions" / f"{name}.csv"
+
+    def history(self, name: str) -> Path:
+        """Loss and accuracy per epoch, one record an epoch (what `dvc plots` draws)."""
+        return self.root / "histories" / f"{name}.json"
+
+    def model_files(self, name: str) -> list[Path]:
+        return [self.model(name), self.metrics(name), self.probabilities(name),
+                self.model_submission(name), self.history(name)]
+
+    def average_files(self, name: str) -> list[Path]:
+        """An average of members: no model file or history of its own."""
+        return [self.metrics(name), self.probabilities(name), self.model_submission(name)]
 
     # Written by 07_ensemble: each member's model, probabilities and metrics.
     def members(self, ensemble: str) -> Path:
         return self.root / "members" / ensemble
 
-    # Written by 10_experiments: every run of the controlled experiments, and their summary.
+    # Every run of the controlled experiments (their training stage), and what 10 made of them.
     @property
     def experiments(self) -> Path:
         return self.root / "experiments"
 
     @property
     def experiments_summary(self) -> Path:
-        return self.experiments / "summary.json"
+        return self.root / "experiments_summary.json"
 
     # Written by 08_submit: the ensemble's metrics, probabilities and submission, when it made one.
     @property
@@ -115,44 +125,3 @@ class Outputs:
 
     def html(self, stage: str) -> Path:
         return self.root / "html" / f"{stage}.html"
-
-
-_FIGURE_OWNERS = {"02_eda": "eda", "03_preprocess": "preprocess", "08_submit": "submit",
-                  "09_own_handwriting": "own_handwriting", "10_experiments": "experiments"}
-
-
-def model_products(outputs: Outputs, name: str) -> list[Path]:
-    return [outputs.model(name), outputs.metrics(name), outputs.probabilities(name),
-            outputs.stage_submission(name)]
-
-
-def stage_products(outputs: Outputs, stage: str) -> list[Path]:
-    """What a stage hands to later stages (its DVC outputs besides figures and reports)."""
-    if stage == "01_load":
-        return [outputs.data]
-    if stage == "03_preprocess":
-        return [outputs.split]
-    if stage == "08_submit":
-        return [outputs.submission, outputs.best_model, outputs.summary, outputs.ensemble]
-    if stage == "10_experiments":
-        return [outputs.experiments]
-    ensembles = [p for name in STAGES[stage].ensembles for p in (
-        outputs.metrics(name), outputs.probabilities(name), outputs.stage_submission(name),
-        outputs.members(name))]
-    return [p for model in STAGES[stage].models for p in model_products(outputs, model)] + \
-        ensembles
-
-
-def stage_inputs(outputs: Outputs, stage: str) -> list[Path]:
-    """What a stage reads of earlier stages: their products (09 reads only the best model and
-    the split, whose held-out rows it writes as pictures)."""
-    if stage == "09_own_handwriting":
-        return [outputs.split, outputs.best_model]
-    return [p for up in STAGES[stage].upstream for p in stage_products(outputs, up)]
-
-
-def stage_reports(outputs: Outputs, stage: str) -> list[Path]:
-    """What a stage writes for people to look at: figures, the executed notebook, its HTML."""
-    owners = [_FIGURE_OWNERS[stage]] if stage in _FIGURE_OWNERS else []
-    owners += list(STAGES[stage].models)
-    return [*(outputs.figures(o) for o in owners), outputs.executed(stage), outputs.html(stage)]

@@ -14,7 +14,7 @@ from digit_recognizer.learning import evaluate
 
 def combine(table: pd.DataFrame, split: Split, outputs, size: int = 3) -> dict:
     """Ensemble the `size` models with the best validation accuracy; save it under ensemble/."""
-    members = list(table.sort_values("val_accuracy", ascending=False)["stage"][:size])
+    members = list(table.sort_values("val_accuracy", ascending=False)["model"][:size])
     probs = [np.load(outputs.probabilities(name)) for name in members]
     return save_average("ensemble", members, [p["val"] for p in probs],
                         [p["test"] for p in probs], split, outputs.ensemble / "submission.csv",

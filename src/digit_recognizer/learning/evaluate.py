@@ -6,7 +6,6 @@ draws nothing: the figures are `presentation.plots.model_figures`.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,6 @@ from digit_recognizer import fileio
 from digit_recognizer.datasets import submit
 from digit_recognizer.datasets.preprocess import Split
 from digit_recognizer.errors import DigitRecognizerError
-
-
-@dataclass
-class StageReport:
-    metrics: dict
-    val_probs: np.ndarray
-    test_probs: np.ndarray
 
 
 def predict(model, x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -48,13 +40,13 @@ def save_model(model, path) -> None:
         model.save(tmp)
 
 
-def score_and_submit(stage: str, val_probs: np.ndarray, test_probs: np.ndarray, split: Split,
+def score_and_submit(name: str, val_probs: np.ndarray, test_probs: np.ndarray, split: Split,
                      submission_path: Path) -> dict:
-    """Validation accuracy, local score (with an answer key), and the stage's own submission."""
+    """Validation accuracy, local score (with an answer key), and the model's own submission."""
     val_pred, test_pred = val_probs.argmax(axis=1), test_probs.argmax(axis=1)
     submission = submit.write_submission(submission_path, test_pred)
     return {
-        "stage": stage,
+        "model": name,
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
         "local_score": None if split.answer_key is None
@@ -63,25 +55,59 @@ def score_and_submit(stage: str, val_probs: np.ndarray, test_probs: np.ndarray, 
     }
 
 
-def report_stage(stage: str, model, result, split: Split, outputs) -> StageReport:
-    """Evaluate on the validation split, predict the test set, and save everything for later."""
-    val_probs, _ = predict(model, split.x_val)
-    test_probs, images_per_second = predict(model, split.x_test)
-    metrics = score_and_submit(stage, val_probs, test_probs, split,
-                               outputs.stage_submission(stage))
-    save_model(model, outputs.model(stage))
-    with fileio.atomic_path(outputs.probabilities(stage), suffix=".npz") as tmp:
-        np.savez(tmp, val=val_probs, test=test_probs)
-    metrics.update({
-        "train_seconds": round(result.seconds, 1),
-        "epochs": result.epochs,
-        "parameters": int(model.count_params()),
-        "test_images_per_second": round(images_per_second),
-        "split": split.fingerprint,
-        "model": str(outputs.model(stage)),
-    })
-    fileio.write_json(outputs.metrics(stage), metrics)
-    return StageReport(metrics, val_probs, test_probs)
+def save_trained(result, split: Split, outputs) -> dict:
+    """Leave a trained model (a `members.MemberResult`) for the stages after it: its `.keras`
+    file, probabilities, submission, metrics, and its history per epoch (for `dvc plots`)."""
+    name = result.member.name
+    metrics = score_and_submit(name, result.val_probs, result.test_probs, split,
+                               outputs.model_submission(name))
+    with fileio.atomic_path(outputs.model(name), suffix=".keras") as tmp:
+        tmp.write_bytes(result.model_bytes)
+    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
+        np.savez(tmp, val=result.val_probs, test=result.test_probs)
+    kept = ("seed", "builder", "precision", "recipe", "train_seconds", "epochs", "parameters",
+            "test_images_per_second")
+    metrics.update({k: result.metrics[k] for k in kept}, split=split.fingerprint,
+                   model_file=str(outputs.model(name)))
+    fileio.write_json(outputs.history(name), epochs_of(result.metrics["history"]))
+    fileio.write_json(outputs.metrics(name), metrics)
+    return metrics
+
+
+def epochs_of(history: dict[str, list[float]]) -> list[dict]:
+    """Keras's history (a list per metric) as one record per epoch, numbered from 1."""
+    return [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
+            for i in range(len(next(iter(history.values()), [])))]
+
+
+@dataclass
+class Trained:
+    """What a training stage left of a model: metrics, history, probabilities, the model file."""
+
+    metrics: dict
+    epochs: list[dict]
+    val_probs: np.ndarray
+    test_probs: np.ndarray
+    model_file: Path
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras's form: one list per metric."""
+        return {k: [e[k] for e in self.epochs] for k in self.epochs[0] if k != "epoch"}
+
+    def load_model(self):
+        import keras
+
+        return keras.saving.load_model(self.model_file)
+
+
+def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
+    """The trained model `name` as its training stage left it (`save_trained`); with `split`,
+    it must have been validated on that very split."""
+    metrics = model_metrics(outputs, name, split)
+    probs = np.load(outputs.probabilities(name))
+    return Trained(metrics, fileio.read_json(outputs.history(name)), probs["val"], probs["test"],
+                   outputs.model(name))
 
 
 def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str,
@@ -97,8 +123,8 @@ def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str
 
 
 def describe(metrics: dict) -> str:
-    """One line for the notebook: how the stage did."""
-    line = (f"{metrics['stage']}: validation accuracy {metrics['val_accuracy']:.4f} "
+    """One line for the notebook: how the model did."""
+    line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.4f} "
             f"({metrics['val_errors']} errors)")
     if metrics.get("members"):
         line += f", the average of {', '.join(metrics['members'])}"
@@ -112,27 +138,30 @@ def describe(metrics: dict) -> str:
     return line
 
 
-def stage_table(outputs, models: list[str], split: Split | None = None) -> pd.DataFrame:
+def model_metrics(outputs, name: str, split: Split | None = None) -> dict:
+    """The metrics a training stage wrote for `name`; with `split`, they must come from it."""
+    path = outputs.metrics(name)
+    if not path.is_file():
+        raise DigitRecognizerError(f"{path}: not found; run the stage that trains {name} "
+                                   "first (./run_all.sh does)")
+    metrics = fileio.read_json(path)
+    if split is not None and metrics.get("split") != split.fingerprint:
+        raise DigitRecognizerError(
+            f"{path}: computed on another validation split (other seed or data); "
+            f"rerun the stage that trains {name}")
+    return metrics
+
+
+def model_table(outputs, models: list[str], split: Split | None = None) -> pd.DataFrame:
     """The metrics of the given models (the inputs of this run, never whatever is on disk).
 
     With `split`, every model must have been validated on that very split.
     """
-    rows = []
-    for name in models:
-        path = outputs.metrics(name)
-        if not path.is_file():
-            raise DigitRecognizerError(f"{path}: not found; run the stage that trains {name} "
-                                       "first (./run_all.sh does)")
-        rows.append(json.loads(path.read_text()))
-        if split is not None and rows[-1].get("split") != split.fingerprint:
-            raise DigitRecognizerError(
-                f"{path}: computed on another validation split (other seed or data); "
-                f"rerun the stage that trains {name}")
-    return table_of(rows)
+    return table_of([model_metrics(outputs, name, split) for name in models])
 
 
 def table_of(rows: list[dict]) -> pd.DataFrame:
-    columns = ["stage", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
+    columns = ["model", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
                "parameters", "members", "tta"]
     return pd.DataFrame(rows).reindex(columns=columns)
 
@@ -149,7 +178,7 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """`table` as a reader wants it: accuracies as percentages rounded once, an average's
     members instead of training figures, and no column that is empty in every row."""
     shown = pd.DataFrame({
-        "model": table["stage"],
+        "model": table["model"],
         "validation accuracy": table["val_accuracy"].map("{:.2%}".format),
         "validation errors": table["val_errors"],
         "local score": table["local_score"].map(

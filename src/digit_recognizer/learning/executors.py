@@ -73,7 +73,7 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
 
 def _failed(member: Member, exc: BaseException, why: str = "") -> DigitRecognizerError:
     detail = str(exc) if isinstance(exc, DigitRecognizerError) else f"{type(exc).__name__}: {exc}"
-    return DigitRecognizerError(f"member {member.name} ({member.stage}, seed {member.seed}) "
+    return DigitRecognizerError(f"member {member.name} ({member.model}, seed {member.seed}) "
                                 f"failed{why}: {detail}")
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
 from digit_recognizer.learning import intervals, recipes
-from digit_recognizer.learning.members import Member, MemberResult, make_members
+from digit_recognizer.learning.members import Member, MemberResult
+from digit_recognizer.learning.recipe import differences
 
 TTA = "tta"
 ENSEMBLE = "ensemble"
@@ -35,21 +36,25 @@ def plan(profile: str, seed: int, epochs: int | None = None) -> list[Member]:
     budget = recipes.EXPERIMENT_BUDGETS[profile]
     seeds = range(seed, seed + budget.seeds)
     *trained, last = recipes.EXPERIMENTS
-    return [*make_members(trained, seeds, profile, epochs or None, train_rows=budget.train_rows,
-                          tta=False),
-            *make_members(last, seeds, profile, epochs or None, train_rows=budget.train_rows)]
+    return [*recipes.members(trained, seeds, profile, epochs or None,
+                             train_rows=budget.train_rows, tta=False),
+            *recipes.members(last, seeds, profile, epochs or None, train_rows=budget.train_rows)]
 
 
-def steps_table(profile: str, epochs: int | None = None) -> list[dict]:
-    """Each trained step, the one thing it changes, and every difference of its recipe from
-    the step before (computed, so that no step claims one change where there are two)."""
-    names = list(recipes.EXPERIMENTS)
-    rows = [{"step": names[0], "change": recipes.EXPERIMENTS[names[0]].change,
+def steps_table(team: list[Member]) -> list[dict]:
+    """Each trained step, the one thing it changes, and every difference of its training from
+    the step before, computed from what was trained (so that no step claims one change where
+    there are two)."""
+    first = {}
+    for m in team:
+        first.setdefault(m.model, {"model": m.model, "builder": m.builder,
+                                   "precision": m.precision, "recipe": asdict(m.recipe)})
+    specs = list(first.values())
+    rows = [{"step": specs[0]["model"], "change": recipes.EXPERIMENTS[specs[0]["model"]].change,
              "recipe differences": ""}]
-    for before, after in pairwise(names):
-        rows.append({"step": after, "change": recipes.EXPERIMENTS[after].change,
-                     "recipe differences": "; ".join(
-                         recipes.changes(before, after, profile, epochs or None))})
+    for before, after in pairwise(specs):
+        rows.append({"step": after["model"], "change": recipes.EXPERIMENTS[after["model"]].change,
+                     "recipe differences": "; ".join(differences(before, after))})
     return rows
 
 
@@ -110,7 +115,7 @@ def score(results: list[MemberResult], rows: Rows) -> list[StepScores]:
     ensemble of the last step's seeds."""
     by_step: dict[str, list[MemberResult]] = {}
     for result in results:
-        by_step.setdefault(result.member.stage, []).append(result)
+        by_step.setdefault(result.member.model, []).append(result)
     steps = []
     for name, step in recipes.EXPERIMENTS.items():
         done = by_step.get(name, [])
@@ -205,19 +210,19 @@ def verdict_line(v: Verdict) -> str:
 def budget_text(team: list[Member], n_train: int) -> str:
     """How many runs, and what each gets: epochs, rows, batch."""
     first = team[0]
-    r = recipes.recipe(first.stage, first.profile, first.epochs)
-    n_steps = len({m.stage for m in team})
+    r = first.recipe
+    n_steps = len({m.model for m in team})
     return (f"{len(team)} runs ({n_steps} steps x {len(team) // n_steps} seeds), each "
             f"{r.epochs} epoch{'s' * (r.epochs != 1)} over {first.train_rows or n_train:,} "
             f"training rows in batches of {r.batch_size}")
 
 
 def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
-                 team: list[Member], n_train: int) -> str:
+                 team: list[Member], n_train: int, profile: str) -> str:
     """What the experiments show, computed from their numbers (Markdown)."""
     text = (f"**What this shows.** The start and {len(steps) - 1} changes, each measured on the "
             f"{rows.what} as the mean of its seeds; {budget_text(team, n_train)} "
-            f"(`{team[0].profile}` profile). Each step against the one before:\n")
+            f"(`{profile}` profile). Each step against the one before:\n")
     for v in found:
         text += f"\n- `{v.step}` ({v.change}): {verdict_line(v)}"
     helps = [v.step for v in found if v.verdict == "helps"]

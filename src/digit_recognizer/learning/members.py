@@ -16,18 +16,21 @@ import numpy as np
 from digit_recognizer import fileio
 from digit_recognizer.datasets.preprocess import Split
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import recipes, train
+from digit_recognizer.learning import train
+from digit_recognizer.learning.recipe import Recipe
 
 
 @dataclass(frozen=True)
 class Member:
-    """What to train: a model of the registry (`recipes.model`), a seed and a profile."""
+    """What to train: a network (`builder`, a function of `models`, in `precision`), its recipe
+    and a seed. `model` names what it is an instance of (`recipes.members` makes them)."""
 
     name: str
-    stage: str
+    model: str
     seed: int
-    profile: str = "quick"
-    epochs: int | None = None  # None: the profile's count
+    recipe: Recipe
+    builder: str
+    precision: str = "float32"
     train_rows: int | None = None  # None: the whole training split, else its first N rows
     tta: bool = True  # also predict with test-time augmentation (5 passes more)
 
@@ -36,18 +39,19 @@ class Member:
             raise DigitRecognizerError(f"member name {self.name!r}: use a plain file name")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise DigitRecognizerError(f"member {self.name}: seed must be an integer >= 0")
-        recipes.recipe(self.stage, self.profile, self.epochs)  # unknown model or profile: fail now
         if self.train_rows is not None and self.train_rows < 1:
             raise DigitRecognizerError(f"member {self.name}: train_rows must be >= 1")
 
+    def spec(self) -> dict:
+        """Everything but the name and seed, as plain values (a stage's parameters)."""
+        return {"model": self.model, "builder": self.builder, "precision": self.precision,
+                **asdict(self.recipe), "train_rows": self.train_rows, "tta": self.tta}
 
-def make_members(models: list[str] | str, seeds: list[int] | range, profile: str = "quick",
-                 epochs: int | None = None, **options) -> list[Member]:
-    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment.
-    `options` are further `Member` fields (`train_rows`, `tta`)."""
-    models = [models] if isinstance(models, str) else list(models)
-    return [Member(f"{model}_seed{seed}", model, seed, profile, epochs, **options)
-            for model in models for seed in seeds]
+    @classmethod
+    def from_spec(cls, name: str, seed: int, spec: dict) -> Member:
+        spec = dict(spec)
+        recipe = Recipe(**{f: spec.pop(f) for f in Recipe.__dataclass_fields__ if f in spec})
+        return cls(name, spec.pop("model"), seed, recipe, **spec)
 
 
 @dataclass
@@ -91,8 +95,34 @@ class MemberResult:
         return paths
 
 
-def train_member(member: Member, split: Split | str | os.PathLike,
-                 verbose: int = 0) -> MemberResult:
+def load_result(folder: str | os.PathLike, name: str) -> MemberResult:
+    """A member's result as `MemberResult.save` left it in `folder`."""
+    folder = Path(folder)
+    metrics = fileio.read_json(folder / f"{name}.json")
+    member = Member(name, metrics["model"], metrics["seed"], Recipe(**metrics["recipe"]),
+                    metrics["builder"], metrics["precision"], metrics["train_rows"],
+                    metrics["tta"])
+    probs = np.load(folder / f"{name}.npz")
+    tta = "val_tta" in probs
+    return MemberResult(member, probs["val"], probs["test"], metrics,
+                        (folder / f"{name}.keras").read_bytes(), "",
+                        probs["val_tta"] if tta else None, probs["test_tta"] if tta else None)
+
+
+RUNS = "runs.json"  # the names of a folder's members, in their order
+
+
+def save_runs(folder: str | os.PathLike, results: list[MemberResult]) -> None:
+    fileio.write_json(Path(folder) / RUNS, [r.member.name for r in results])
+
+
+def load_results(folder: str | os.PathLike) -> list[MemberResult]:
+    """Every member that a training stage left in `folder` (`save_runs`), in its order."""
+    return [load_result(folder, name) for name in fileio.read_json(Path(folder) / RUNS)]
+
+
+def train_member(member: Member, split: Split | str | os.PathLike, verbose: int = 0,
+                 callbacks: list | None = None) -> MemberResult:
     """Train one member on `split` (a Split, or the path of a saved one) and score it."""
     from digit_recognizer.datasets import preprocess
     from digit_recognizer.learning import evaluate, models
@@ -102,21 +132,22 @@ def train_member(member: Member, split: Split | str | os.PathLike,
     if member.train_rows is not None:
         split = replace(split, x_train=split.x_train[:member.train_rows],
                         y_train=split.y_train[:member.train_rows])
-    model = models.build(member.stage, member.seed)
+    model = models.build(member.builder, member.seed, member.precision, member.model)
     augmenter = None
-    if recipes.recipe(member.stage, member.profile).augment:
+    if member.recipe.augment:
         from digit_recognizer.learning import augment
 
         augmenter = augment.augmenter()
-    result = train.fit(model, split, member.stage, member.profile, member.seed, member.epochs,
-                       verbose=verbose, augmenter=augmenter)
+    result = train.fit(model, split, member.recipe, member.seed, verbose, augmenter, callbacks)
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
     val_tta = evaluate.predict_tta(model, split.x_val) if member.tta else None
     test_tta = evaluate.predict_tta(model, split.x_test) if member.tta else None
     val_pred = val_probs.argmax(axis=1)
     metrics = {
-        **asdict(member),
+        "name": member.name, "model": member.model, "seed": member.seed,
+        "builder": member.builder, "precision": member.precision, "recipe": asdict(member.recipe),
+        "train_rows": member.train_rows, "tta": member.tta,
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
         "val_accuracy_tta": None if val_tta is None
@@ -170,7 +201,7 @@ def save_average(name: str, results: list[MemberResult], split: Split, outputs,
     val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
     return ensemble.save_average(
         name, [r.member.name for r in results], list(val), list(test), split,
-        outputs.stage_submission(name), outputs.probabilities(name), outputs.metrics(name),
+        outputs.model_submission(name), outputs.probabilities(name), outputs.metrics(name),
         train_seconds=sum(r.metrics["train_seconds"] for r in results), tta=tta)
 
 

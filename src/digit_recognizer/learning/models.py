@@ -125,20 +125,21 @@ def _drop_retracing_warnings(logger: logging.Logger) -> None:
         logger.addFilter(_retracing)
 
 
-def build(model: str, seed: int | None = None, precision: str | None = None) -> keras.Model:
-    """A fresh, uncompiled model of the registry (`recipes.model`); `seed` fixes its weights.
+def build(builder: str, seed: int | None = None, precision: str = "float32",
+          name: str | None = None) -> keras.Model:
+    """A fresh, uncompiled network from the function `builder` of this module; `seed` fixes its
+    weights; `name` defaults to the builder's. (`recipes.build` builds a model by its name.)
 
-    `precision` (default: the model's own) "auto" computes in bfloat16, weights and outputs
-    staying float32, where the hardware does that fast (`precision.policy`).
+    `precision` "auto" computes in bfloat16, weights and outputs staying float32, where the
+    hardware does that fast (`precision.policy`).
     """
     from digit_recognizer.learning.precision import policy
-    from digit_recognizer.learning.recipes import model as registered
 
     if seed is not None:
         seed_everything(seed)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy(precision or registered(model).precision))
+    keras.config.set_dtype_policy(policy(precision))
     try:
-        return globals()[registered(model).builder](name=model)
+        return globals()[builder](name=name or builder)
     finally:
         keras.config.set_dtype_policy(previous)

@@ -7,27 +7,15 @@ stage trains which model; this module imports nothing heavy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.learning.members import Member
+from digit_recognizer.learning.recipe import Recipe, differences
 
 # quick: minutes on a laptop's CPU; full: the CPU recipe the benchmark measures (bench/);
 # gpu: longer training and more ensemble members, for a GPU.
 PROFILES = ("quick", "full", "gpu")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a model trains. The reference models use plain Adam at 0.001, as the write-ups do."""
-
-    epochs: int
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    schedule: str = "constant"  # or "cosine": linear warm-up then cosine decay to zero
-    label_smoothing: float = 0.0
-    augment: bool = False
-    # XLA doubles the reference CNNs' speed on the CPU but halves the batch-norm CNN's (bench/).
-    jit_compile: bool | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -160,16 +148,25 @@ def recipe(model_name: str, profile: str, epochs: int | None = None) -> Recipe:
 
 def changes(before: str, after: str, profile: str, epochs: int | None = None) -> list[str]:
     """Every difference between two models' training (architecture and recipe)."""
-    a, b = model(before), model(after)
-    changes = []
-    if a.builder != b.builder:
-        changes.append(f"architecture: `{a.builder}` → `{b.builder}`")
-    if getattr(a, "precision", None) != getattr(b, "precision", None):  # arithmetic, if declared
-        shown = {"auto": "auto (bfloat16 where the hardware has it)"}
-        changes.append(f"precision: {a.precision} → {shown.get(b.precision, b.precision)}")
-    ra, rb = recipe(before, profile, epochs), recipe(after, profile, epochs)
-    for field in fields(ra):
-        old, new = getattr(ra, field.name), getattr(rb, field.name)
-        if old != new and field.name != "jit_compile":  # a speed setting, not the method
-            changes.append(f"{field.name.replace('_', ' ')}: {old} → {new}")
-    return changes
+    def spec(name: str) -> dict:
+        return {"builder": model(name).builder, "precision": model(name).precision,
+                "recipe": asdict(recipe(name, profile, epochs))}
+
+    return differences(spec(before), spec(after))
+
+
+def members(models: list[str] | str, seeds: list[int] | range, profile: str,
+            epochs: int | None = None, **options) -> list[Member]:
+    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment.
+    `options` are further `Member` fields (`train_rows`, `tta`)."""
+    models = [models] if isinstance(models, str) else list(models)
+    return [Member(f"{name}_seed{seed}", name, seed, recipe(name, profile, epochs),
+                   model(name).builder, model(name).precision, **options)
+            for name in models for seed in seeds]
+
+
+def build(name: str, seed: int | None = None):
+    """A fresh, uncompiled network of the model `name`, in its own precision."""
+    from digit_recognizer.learning import models
+
+    return models.build(model(name).builder, seed, model(name).precision, name)

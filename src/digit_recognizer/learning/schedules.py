@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from digit_recognizer.learning.recipes import Recipe
+from digit_recognizer.learning.recipe import Recipe
 
 
 def steps_per_epoch(recipe: Recipe, n_train: int) -> int:

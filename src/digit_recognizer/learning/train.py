@@ -1,4 +1,4 @@
-"""Training: batches and `fit`, following a model's recipe (see `stages`), on any Keras backend."""
+"""Training: a recipe, batches and `fit`, on any Keras backend."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning.recipes import Recipe, recipe
+from digit_recognizer.learning.recipe import Recipe
 
 
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmenter=None):
@@ -41,9 +41,10 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
-def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
-        epochs: int | None = None, verbose: int = 2, augmenter=None) -> TrainResult:
-    """Compile and train `model` on the split's train part, validating on its validation part.
+def fit(model, split, r: Recipe, seed: int, verbose: int = 0, augmenter=None,
+        callbacks: list | None = None) -> TrainResult:
+    """Compile and train `model` on the split's train part, validating on its validation part,
+    following the recipe `r`.
 
     A recipe that augments needs the `augmenter` (`augment.augmenter()`), applied to each batch.
     """
@@ -51,10 +52,9 @@ def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
 
     from digit_recognizer.learning import models, schedules
 
-    r = recipe(stage, profile, epochs)
     if r.augment != (augmenter is not None):
         raise DigitRecognizerError(
-            f"the {stage} recipe {'needs' if r.augment else 'takes no'} augmenter"
+            f"the recipe of {model.name} {'needs' if r.augment else 'takes no'} augmenter"
             + (" (pass augmenter=augment.augmenter())" if r.augment else ""))
     n_epochs = r.epochs
     models.seed_everything(seed)
@@ -81,6 +81,7 @@ def fit(model, split, stage: str, profile: str = "quick", seed: int = 42,
         validation_data=(split.x_val, split.y_val),
         epochs=n_epochs,
         verbose=verbose,
+        callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself; Keras would warn that it ignores True
     )
     seconds = time.perf_counter() - start

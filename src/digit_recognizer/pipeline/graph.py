@@ -1,12 +1,13 @@
-"""The DVC graph, derived from the stage registry: `dvc.yaml` and the defaults of `params.yaml`.
+"""The DVC graph, derived from the stage manifest: `dvc.yaml`, and a run's `params.yaml`.
 
-Each stage's dependencies are its notebook, the package modules the notebook really imports
-(followed through the package), the products of its upstream stages and, for 01_load, the
-resolved data source (content hashes). Its parameters are the names its `parameters` cell
-declares, except the paths and ids the runner fills in. Regenerate after changing the registry
-or a notebook's imports or parameters (a test checks that the committed files are current):
+Each stage's dependencies are its notebook (or, for a training stage, the command's module),
+the package modules they really import (followed through the package), and what it reads of
+earlier stages. Its parameters are one section of `params.yaml`, named after the stage (as
+DVC's examples nest them): its own parameters, the run-wide ones it uses, the models it shows
+and, for a training stage, the resolved recipe of every network it trains. `dvc.yaml` is
+committed (a test checks that it is current); `params.yaml` is written by every run.
 
-    python -m digit_recognizer.pipeline.graph
+    python -m digit_recognizer.pipeline.graph      # rewrite dvc.yaml after editing the manifest
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ import json
 import sys
 from pathlib import Path
 
-from digit_recognizer.layout import Outputs, stage_inputs, stage_products, stage_reports
-from digit_recognizer.pipeline.stages import STAGES
+from digit_recognizer.pipeline import stages as manifest
+from digit_recognizer.pipeline.stages import SHARED, Stage
 
 PACKAGE = "digit_recognizer"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# Filled in by the runner for every run, never read from params.yaml. Where members train
-# (`workers`, `ray_address`) does not change what they compute, so it is no DVC parameter.
-RUNNER_PARAMETERS = ("output_dir", "run_id", "source_record", "candidates", "workers",
-                     "ray_address")
-HEADER = ("# Generated from src/digit_recognizer/pipeline/stages.py by\n"
+TRAIN_COMMAND = f"{PACKAGE}.pipeline.train_stage"
+STAGE_COMMAND = f"{PACKAGE}.pipeline.stage_runner"
+# Filled in by the runner for every run, never read from params.yaml: where the results go,
+# the run's id and data record, and where ensemble members train (which changes nothing of
+# what they compute).
+RUNNER_PARAMETERS = ("output_dir", "run_id", "source_record", "workers", "ray_address")
+HEADER = ("# Generated from the stage manifest (src/digit_recognizer/pipeline/stages.py) by\n"
           "# `python -m digit_recognizer.pipeline.graph`.\n")
-PARAMS_HEADER = ("# The run's parameters. ./run_all.sh writes its options here (-p NAME VALUE for\n"
-                 "# any of them) and `dvc repro` reruns the stages that declare a changed one.\n")
+PARAMS_HEADER = ("# This run's parameters, one section per stage, written by ./run_all.sh from\n"
+                 "# the stage manifest and its options (-p NAME VALUE sets any of them);\n"
+                 "# `dvc repro` reruns the stages whose section changed.\n")
 
 
 def code_cells(notebook: Path) -> list[dict]:
@@ -56,8 +60,7 @@ def imported_modules(source: str) -> set[str]:
             base = node.module.split(".")[1:]
             # `from package.part import module` names modules; `from package.part.module
             # import name` names things of one module.
-            for alias in node.names:
-                found.add("/".join([*base, alias.name]))
+            found.update("/".join([*base, alias.name]) for alias in node.names)
             found.add("/".join(base))
         elif isinstance(node, ast.Import):
             found.update("/".join(a.name.split(".")[1:]) for a in node.names
@@ -81,52 +84,78 @@ def module_closure(modules: set[str], package_dir: Path = PACKAGE_DIR) -> list[s
     return sorted(seen)
 
 
-def stage_modules(root: Path, name: str) -> list[str]:
-    notebook = root / "notebooks" / f"{name}.ipynb"
+def notebook_source(notebook: Path) -> str:
     source = "\n".join("".join(c["source"]) for c in code_cells(notebook))
     # IPython magics are not Python; the package's imports are plain statements.
-    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
-    return module_closure(imported_modules(source))
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
 
 
-def stage_parameters(root: Path, name: str) -> dict:
-    declared = declared_parameters(root / "notebooks" / f"{name}.ipynb")
-    return {k: v for k, v in declared.items() if k not in RUNNER_PARAMETERS}
+def stage_modules(root: Path, s: Stage) -> list[str]:
+    if s.notebook:
+        return module_closure(imported_modules(notebook_source(root / s.notebook)))
+    return module_closure({TRAIN_COMMAND.split(".", 1)[1].replace(".", "/")})
 
 
-def dvc_stages(root: Path) -> dict:
-    outputs = Outputs("outputs")
-    stages = {}
-    for name in STAGES:
-        deps = [f"notebooks/{name}.ipynb"]
-        deps += [f"src/{PACKAGE}/{m}.py" for m in stage_modules(root, name)]
-        if name == "01_load":
-            deps.append(outputs.resolved_source.as_posix())
-        deps += [p.as_posix() for p in stage_inputs(outputs, name)]
-        entry = {"cmd": f"python -m {PACKAGE}.pipeline.stage_runner {name}", "deps": deps}
-        params = list(stage_parameters(root, name))
-        if params:
-            entry["params"] = params
-        entry["outs"] = [p.as_posix() for p in (*stage_products(outputs, name),
-                                                  *stage_reports(outputs, name))]
-        stages[name] = entry
-    return {"stages": stages}
+def command(s: Stage) -> str:
+    if s.trains:
+        return f"python -m {TRAIN_COMMAND} {s.trains} {s.name}"
+    return f"python -m {STAGE_COMMAND} {s.name}"
 
 
-def default_parameters(root: Path) -> dict:
-    defaults = {}
-    for name in STAGES:
-        for key, value in stage_parameters(root, name).items():
-            if defaults.setdefault(key, value) != value:
-                raise ValueError(f"parameter {key!r} has two defaults: {defaults[key]!r} and "
-                                 f"{value!r} ({name})")
-    return defaults
+def dvc_stage(root: Path, s: Stage, stages: dict[str, Stage]) -> dict:
+    deps = [s.notebook] if s.notebook else []
+    deps += [f"src/{PACKAGE}/{m}.py" for m in stage_modules(root, s)]
+    deps += [str(p) for p in s.reads]
+    entry = {"cmd": command(s), "deps": deps, "params": [s.name]}
+    special = {str(p) for p in (*s.metrics, *s.plots)}
+    reports = [manifest.OUT.figures(f) for f in s.figures]
+    if s.notebook:
+        reports += [manifest.OUT.executed(s.name), manifest.OUT.html(s.name)]
+    entry["outs"] = [str(p) for p in (*s.writes, *reports) if str(p) not in special]
+    if s.metrics:
+        entry["metrics"] = [str(p) for p in s.metrics]
+    if s.plots:
+        entry["plots"] = [{str(p): {"x": "epoch", "y": "val_accuracy"}}
+                          for p in s.plots]
+    return entry
 
 
-def render_dvc_yaml(root: Path) -> str:
+def dvc_yaml(root: Path, stages: dict[str, Stage] | None = None) -> dict:
+    stages = stages or manifest.STAGES
+    manifest.writer(stages)  # a path written twice fails here
+    return {"stages": {name: dvc_stage(root, s, stages) for name, s in stages.items()}}
+
+
+def run_defaults(stages: dict[str, Stage] | None = None) -> dict:
+    """Every parameter a run can set (the run-wide ones and each stage's own), with defaults."""
+    values = {name: p.default for name, p in SHARED.items()}
+    for s in (stages or manifest.STAGES).values():
+        for name, p in s.params.items():
+            if values.setdefault(name, p.default) != p.default:
+                raise ValueError(f"parameter {name!r} has two defaults ({s.name})")
+    return values
+
+
+def stage_section(s: Stage, run: dict) -> dict:
+    """One stage's section of params.yaml under the run's values."""
+    section = {name: run[name] for name in (*s.params, *s.shared)}
+    if s.notebook and s.models:
+        section["models"] = list(s.models)
+    if s.candidates:
+        section["candidates"] = list(s.candidates)
+    if s.trains:
+        section["members"] = manifest.training_members(s, run)
+    return section
+
+
+def params(run: dict, stages: dict[str, Stage] | None = None) -> dict:
+    return {name: stage_section(s, run) for name, s in (stages or manifest.STAGES).items()}
+
+
+def render_dvc_yaml(root: Path, stages: dict[str, Stage] | None = None) -> str:
     import yaml
 
-    return HEADER + yaml.safe_dump(dvc_stages(root), sort_keys=False, width=100)
+    return HEADER + yaml.safe_dump(dvc_yaml(root, stages), sort_keys=False, width=100)
 
 
 def render_params(values: dict) -> str:
@@ -138,8 +167,7 @@ def render_params(values: dict) -> str:
 def main() -> int:
     root = Path.cwd()
     (root / "dvc.yaml").write_text(render_dvc_yaml(root), encoding="utf-8")
-    (root / "params.yaml").write_text(render_params(default_parameters(root)), encoding="utf-8")
-    print("wrote dvc.yaml and params.yaml (defaults)")
+    print("wrote dvc.yaml")
     return 0
 
 

@@ -1,10 +1,12 @@
 """What `./run_all.sh` calls: resolve the data, write the run's parameters, `dvc repro`.
 
-    python -m digit_recognizer.pipeline.run [--source S] [--profile quick|full] [--seed N] ...
+    python -m digit_recognizer.pipeline.run [--source S] [--profile quick|full|gpu] [--seed N] ...
 
 The stages, their inputs, parameters and outputs are declared in `dvc.yaml` (generated from
-the registry in `stages.py`); DVC decides what is out of date, reruns it, and restores results
-that were computed before with the same code, data and parameters from its run cache.
+the stage manifest, `stages.py`); DVC decides what is out of date, reruns it, and restores
+results that were computed before with the same code, data and parameters from its run cache.
+In a git checkout each run is also recorded as a DVC experiment, so `dvc exp show` lists the
+runs with their parameters and metrics.
 """
 
 from __future__ import annotations
@@ -25,16 +27,15 @@ from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.learning import recipes
 from digit_recognizer.pipeline import graph, sources, stages
-from digit_recognizer.pipeline.stage_runner import (
-    KERNEL_NAME,
+from digit_recognizer.pipeline.stage_runner import KERNEL_NAME
+from digit_recognizer.pipeline.train_stage import (
     RAY_ADDRESS_ENV,
     RUN_ID_ENV,
+    VERBOSE_ENV,
     WORKERS_ENV,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# Options that are shorthands for parameters of params.yaml.
-SHORTHANDS = ("profile", "seed", "epochs", "limit_train", "limit_test")
 
 
 def find_root() -> Path:
@@ -59,23 +60,28 @@ def ensure_kernel() -> None:
     install(kernel_name=KERNEL_NAME, display_name="Python (digit-recognizer)", prefix=sys.prefix)
 
 
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="run_all.sh", description="Run the notebooks as a DVC pipeline (dvc repro).",
-        epilog="Every parameter of params.yaml can be set with -p NAME VALUE.")
+        epilog="Every parameter of params.yaml can be set with -p NAME VALUE (NAME alone sets it "
+               "in every stage that has it; STAGE.NAME in one stage).")
     p.add_argument("--source", default="auto", choices=sources.SOURCES,
                    help="where the data comes from (default: auto)")
-    p.add_argument("--profile", default="quick", choices=recipes.PROFILES,
-                   help="quick: minutes on a laptop; full: the benchmark's recipe")
-    p.add_argument("--seed", type=int, default=42, help="seed for the split and training")
+    # The options that are parameters, with their defaults, come from the stage manifest.
+    for name, param in options().items():
+        kind = type(param.default)
+        p.add_argument(_option(name), type=kind, default=param.default,
+                       choices=recipes.PROFILES if name == "profile" else None,
+                       help=f"{param.help} (default: {param.default})")
     p.add_argument("--mnist-dir", default="", help="MNIST *-ubyte.gz files, for --source mnist")
     p.add_argument("--data-dir", default="data", help="where data/raw and caches live")
-    p.add_argument("--epochs", type=int, default=0, help="override the profile's epochs")
-    p.add_argument("--limit-train", type=int, default=0, help="use only N training rows")
-    p.add_argument("--limit-test", type=int, default=0, help="use only N test rows")
     p.add_argument("--only", default="",
-                   help="comma-separated stage prefixes, e.g. 05 or 02,08 (their upstream "
-                        "stages run too when out of date)")
+                   help="comma-separated stage prefixes, e.g. 05 or 02,08 (the stages they need "
+                        "run too when out of date)")
     p.add_argument("--force", action="store_true", help="rerun every stage")
     p.add_argument("--workers", default="local", choices=("local", "ray"),
                    help="where the ensemble's members train: here, one after another (local), "
@@ -83,16 +89,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ray-address", default="",
                    help="with --workers ray: the cluster's HOST:PORT, or auto for the cluster "
                         "this machine belongs to (default: a Ray instance for this run)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show everything: Keras's progress, TensorFlow's and Jupyter's logs")
     p.add_argument("--submit", action="store_true", help="submit the result to Kaggle")
     p.add_argument("--dry-run", action="store_true", help="with --submit: show, do not send")
     p.add_argument("--message", default="", help="Kaggle submission message")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="set a parameter of params.yaml")
     args = p.parse_args(argv)
-    for name in ("seed", "epochs", "limit_train", "limit_test"):
-        if getattr(args, name) < 0:
-            p.error(f"--{name.replace('_', '-')} must be a non-negative integer, "
-                    f"got {getattr(args, name)}")
+    for name, param in options().items():
+        value = getattr(args, name)
+        if isinstance(param.default, int) and value < 0:
+            p.error(f"{_option(name)} must be a non-negative integer, got {value}")
     if args.mnist_dir and not Path(args.mnist_dir).is_dir():
         p.error(f"--mnist-dir {args.mnist_dir}: no such directory")
     if args.ray_address and args.workers != "ray":
@@ -100,6 +108,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.source == "mnist" and not args.mnist_dir:
         p.error("--source mnist needs --mnist-dir DIR (the four MNIST *-ubyte.gz files)")
     return args
+
+
+def options() -> dict[str, stages.Param]:
+    """The parameters that are options of their own: the run-wide ones, and those a stage marks."""
+    found = {n: p for n, p in stages.SHARED.items() if p.option}
+    for s in stages.STAGES.values():
+        found.update({n: p for n, p in s.params.items() if p.option})
+    return found
 
 
 def _literal(value: str):
@@ -110,26 +126,46 @@ def _literal(value: str):
         return value
 
 
-def run_parameters(args: argparse.Namespace, defaults: dict) -> dict:
-    """The defaults, the options' values, then every -p NAME VALUE (an unknown NAME is an error)."""
-    values = dict(defaults)
-    values.update({name: getattr(args, name) for name in SHORTHANDS})
+def _typed(name: str, value: str, default):
+    typed = _literal(value)
+    if not isinstance(typed, type(default)) or isinstance(typed, bool) and \
+            not isinstance(default, bool):
+        raise DigitRecognizerError(
+            f"-p {name} {value}: expected {type(default).__name__} like {default!r}")
+    return typed
+
+
+def run_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
+    """The run's values (defaults, then the options, then every -p NAME VALUE) and its
+    params.yaml, one section per stage. An unknown NAME is an error that lists the names."""
+    defaults = graph.run_defaults()
+    values = {**defaults, **{name: getattr(args, name) for name in options()}}
+    per_stage = []
     for name, value in args.parameter:
-        if name not in defaults:
+        stage_name, _, key = name.rpartition(".")
+        if key not in defaults or stage_name and key not in {
+                *stages.STAGES.get(stage_name, stages.Stage("")).params,
+                *stages.STAGES.get(stage_name, stages.Stage("")).shared}:
             raise DigitRecognizerError(
-                f"-p {name}: no such parameter; the parameters are {', '.join(defaults)}")
-        values[name] = _literal(value)
-        expected = type(defaults[name])
-        if not isinstance(values[name], expected) or isinstance(values[name], bool) and \
-                expected is not bool:
-            raise DigitRecognizerError(
-                f"-p {name} {value}: expected {expected.__name__} like {defaults[name]!r}")
-    return values
+                f"-p {name}: no such parameter; the parameters are {', '.join(defaults)} "
+                "(or STAGE.NAME for one stage)")
+        if stage_name:
+            per_stage.append((stage_name, key, _typed(name, value, defaults[key])))
+        else:
+            values[key] = _typed(name, value, defaults[key])
+    if values["profile"] not in recipes.PROFILES:
+        raise DigitRecognizerError(f"profile {values['profile']!r}: choose one of "
+                                   + ", ".join(recipes.PROFILES))
+    sections = graph.params(values)
+    for stage_name, key, value in per_stage:
+        sections[stage_name] = graph.stage_section(stages.STAGES[stage_name],
+                                                   {**values, key: value})
+    return values, sections
 
 
-def write_params(root: Path, values: dict) -> None:
+def write_params(root: Path, sections: dict) -> None:
     path = root / "params.yaml"
-    text = graph.render_params(values)
+    text = graph.render_params(sections)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         fileio.write_text(path, text)
 
@@ -151,36 +187,80 @@ _DVC_LINES = [
     (re.compile(r"^Stage '(.+)' is cached - skipping run, checking out outputs$"),
      "--> {}: restored from DVC's run cache (it ran before with this code, data and parameters)"),
     (re.compile(r"^Data and pipelines are up to date\.$"), "--> every stage is up to date"),
+    (re.compile(r"^Ran experiment\(s\): (.+)$"),
+     "--> recorded as the DVC experiment {} (dvc exp show lists the runs)"),
 ]
 _DVC_NOISE = re.compile(r"^(> |Updating lock file|Generating lock file|To track the changes|"
                         r"\s*git add|To enable auto staging|\s*dvc config core\.autostage|"
-                        r"Use `dvc push`|\s*$)")
+                        r"Use `dvc push`|Reproducing experiment|Experiment results have been "
+                        r"applied|\s*$)")
+# What native libraries and Jupyter print that says nothing about the run: TensorFlow's C++
+# log lines (`2026-11-29 14:00:00.000000: I ...`, `E0000 00:00:...`, `WARNING: All log
+# messages before absl::InitializeLog()`), oneDNN's notice, CUDA probing on a CPU machine, and
+# the kernel's warning about its local TCP connection. Kept in the run's log.
+_LIBRARY_NOISE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] |[IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log "
+    r"messages before absl|.*oneDNN custom operations|.*TF_ENABLE_ONEDNN_OPTS|.*cuda_|.*Unable "
+    r"to register cu|.*computation placer|.*This TensorFlow binary is optimized|.*rebuild "
+    r"TensorFlow with|.*running over TCP without encryption|.*Kernel .* on TCP|"
+    r".*RuntimeWarning: .*TCP|\s+warn\(|.*use_unbounded_threadpool)")
 
 
-def translate(line: str) -> str | None:
-    """DVC's progress lines in the run's words; its git and remote hints dropped."""
+def translate(line: str, verbose: bool = False) -> str | None:
+    """DVC's progress lines in the run's words; its git and remote hints, and the libraries'
+    noise, dropped (all of it shown with `verbose`)."""
     for pattern, template in _DVC_LINES:
         match = pattern.match(line)
         if match:
             return template.format(*match.groups())
-    return None if _DVC_NOISE.match(line) else line
+    if verbose:
+        return line
+    return None if _DVC_NOISE.match(line) or _LIBRARY_NOISE.match(line) else line
 
 
-def dvc_repro(root: Path, targets: list[str], force: bool, stage_env: dict[str, str]) -> int:
-    """Run `dvc repro`, showing its progress; Ctrl-C or SIGTERM stop every process it started.
+def git_checkout(root: Path) -> bool:
+    """Whether `root` is a git work tree with a commit: where DVC can record experiments."""
+    result = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root,
+                            capture_output=True, text=True)
+    return result.returncode == 0 and (root / ".git").exists()
+
+
+def use_git(root: Path, enabled: bool) -> None:
+    """DVC's git mode for this checkout only (`.dvc/config.local`): experiments in a git
+    checkout, plain `dvc repro` in a copy without git (a Kaggle dataset, a test's folder)."""
+    path = root / ".dvc" / "config.local"
+    text = f"[core]\n    no_scm = {str(not enabled).lower()}\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        fileio.write_text(path, text)
+
+
+def dvc_command(targets: list[str], force: bool, run_id: str, experiment: bool) -> list[str]:
+    if experiment:
+        return [sys.executable, "-m", "dvc", "exp", "run", "--name", f"run-{run_id}",
+                *(["--force"] if force else []), *targets]
+    return [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
+
+
+def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Path,
+              verbose: bool = False) -> int:
+    """Run DVC, showing its progress; every line also goes to `log`. Ctrl-C or SIGTERM stop
+    every process it started.
 
     `stage_env` reaches the stages' commands (the run id, where ensemble members train).
     """
-    command = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
     env = {**os.environ, **stage_env,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True,
-                               bufsize=1, start_new_session=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1,
+                               start_new_session=True)
     try:
-        for line in process.stdout:
-            shown = translate(line.rstrip("\n"))
-            if shown is not None:
-                print(shown, flush=True)
+        with open(log, "w", encoding="utf-8") as record:
+            for line in process.stdout:
+                record.write(line)
+                shown = translate(line.rstrip("\n"), verbose)
+                if shown is not None:
+                    print(shown, flush=True)
         return process.wait()
     except KeyboardInterrupt:
         os.killpg(process.pid, signal.SIGTERM)
@@ -219,7 +299,7 @@ def _run(args: argparse.Namespace) -> int:
     for leftover in fileio.remove_partial_files(outputs.root):
         print(f"removed {leftover.relative_to(outputs.root)}, left by an interrupted run")
     targets = selected_stages(args.only)
-    values = run_parameters(args, graph.default_parameters(root))
+    values, sections = run_parameters(args)
 
     files = sources.resolve(args.source, root / args.data_dir, args.mnist_dir or None)
     record = sources.describe(files, outputs.resolved_source)
@@ -228,16 +308,21 @@ def _run(args: argparse.Namespace) -> int:
     print(f"==> run {run_id}: source {files.source} ({files.description})"
           + (", new or changed since the last run" if changed else ""))
     print("==> parameters: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
-    write_params(root, values)
+    write_params(root, sections)
     ensure_kernel()
     outputs.timings.unlink(missing_ok=True)
+    experiment = git_checkout(root)
+    use_git(root, experiment)
 
-    status = dvc_repro(root, targets, args.force, {
-        RUN_ID_ENV: run_id, WORKERS_ENV: args.workers, RAY_ADDRESS_ENV: args.ray_address})
+    log = outputs.root / "logs" / f"run-{run_id}.log"
+    status = dvc_repro(root, dvc_command(targets, args.force, run_id, experiment), {
+        RUN_ID_ENV: run_id, WORKERS_ENV: args.workers, RAY_ADDRESS_ENV: args.ray_address,
+        VERBOSE_ENV: "1" if args.verbose else "0"}, log, args.verbose)
     if status != 0:
         raise DigitRecognizerError(
-            "the pipeline stopped (above: the stage and why); fix it and run the same command "
-            "again: finished stages are kept")
+            "the pipeline stopped (above: the stage and why; everything it printed is in "
+            f"{log.relative_to(root)}); fix it and run the same command again: finished "
+            "stages are kept")
     _print_summary(root, outputs, targets)
     _copy_to_kaggle_working(outputs)
     if args.submit:
@@ -303,7 +388,7 @@ def _print_summary(root: Path, outputs: Outputs, targets: list[str]) -> None:
               "parameters, code or data (08_submit was not part of this run)")
         return
     summary = json.loads(outputs.summary.read_text())
-    print(f"submission:         {summary['submission']} (stage {summary['stage']}, "
+    print(f"submission:         {summary['submission']} (model {summary['model']}, "
           f"validation accuracy {summary['val_accuracy']:.4f})")
     if summary.get("local_score") is not None:
         print(f"local score:        {summary['local_score']:.5f} (against the answer key)")

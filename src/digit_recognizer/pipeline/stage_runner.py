@@ -19,12 +19,10 @@ from pathlib import Path
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.pipeline import graph, stages
+from digit_recognizer.pipeline import graph
 
 KERNEL_NAME = "digit-recognizer"
-RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"
-WORKERS_ENV = "DIGIT_RECOGNIZER_WORKERS"
-RAY_ADDRESS_ENV = "DIGIT_RECOGNIZER_RAY_ADDRESS"
+RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"  # the same name as train_stage.RUN_ID_ENV
 # Output that native libraries write straight to the kernel's file descriptors (TensorFlow's
 # C++ start-up and tf.data log lines) goes to the runner's terminal, not into the notebook:
 # ipykernel forwards it into the executed cells only when capture_fd_output is on (its
@@ -41,7 +39,7 @@ def read_params(root: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def runner_values(root: Path, name: str, outputs: Outputs) -> dict:
+def runner_values(root: Path, outputs: Outputs) -> dict:
     """The parameters the runner fills in, as paths relative to the notebooks' folder."""
     notebooks = root / "notebooks"
 
@@ -49,27 +47,21 @@ def runner_values(root: Path, name: str, outputs: Outputs) -> dict:
         return os.path.relpath(root / path, notebooks)
 
     values = {"output_dir": relative(outputs.root),
-              "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S"),
-              "candidates": stages.candidates(name),
-              "workers": os.environ.get(WORKERS_ENV) or "local",
-              "ray_address": os.environ.get(RAY_ADDRESS_ENV, "")}
+              "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S")}
     if outputs.resolved_source.is_file():
         values["source_record"] = relative(outputs.resolved_source)
     return values
 
 
 def notebook_parameters(root: Path, name: str) -> dict:
+    """What papermill injects: the stage's section of params.yaml and the runner's values, as
+    far as the notebook declares them."""
     declared = graph.declared_parameters(root / "notebooks" / f"{name}.ipynb")
     params = read_params(root)
-    values = runner_values(root, name, Outputs(root / "outputs"))
-    chosen = {}
-    for key in declared:
-        if key in graph.RUNNER_PARAMETERS:
-            if key in values:
-                chosen[key] = values[key]
-        elif key in params:
-            chosen[key] = params[key]
-    return chosen
+    if name not in params:
+        raise DigitRecognizerError(f"params.yaml has no section {name}: run ./run_all.sh")
+    values = {**params[name], **runner_values(root, Outputs(root / "outputs"))}
+    return {key: values[key] for key in declared if key in values}
 
 
 def _failure(source: Path, tmp: Path, target: Path, what: str) -> DigitRecognizerError:
@@ -147,7 +139,8 @@ def export_html(notebook: Path, target: Path) -> None:
 
 
 def run_stage(root: Path, name: str) -> dict:
-    stages.stage(name)
+    if not (root / "notebooks" / f"{name}.ipynb").is_file():
+        raise DigitRecognizerError(f"no notebook notebooks/{name}.ipynb for stage {name}")
     outputs = Outputs(root / "outputs")
     params = notebook_parameters(root, name)
     timing = execute(root / "notebooks" / f"{name}.ipynb", outputs.executed(name), params)

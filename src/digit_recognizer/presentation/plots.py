@@ -203,17 +203,17 @@ def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, ti
     return fig
 
 
-def stage_comparison(table: pd.DataFrame) -> plt.Figure:
-    """Validation accuracy and training time of every stage, side by side; an average that
+def model_comparison(table: pd.DataFrame) -> plt.Figure:
+    """Validation accuracy and training time of every model, side by side; an average that
     trained nothing of its own has no time bar."""
     shown = table.assign(accuracy=100 * table["val_accuracy"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sns.barplot(data=shown, x="stage", y="accuracy", ax=axes[0], color="tab:green")
+    sns.barplot(data=shown, x="model", y="accuracy", ax=axes[0], color="tab:green")
     low = max(0.0, shown["accuracy"].min() - 2)
     axes[0].set(ylim=(low, 100), title="Validation accuracy", xlabel="",
                 ylabel="validation accuracy (%)")
     axes[0].bar_label(axes[0].containers[0], fmt="%.2f%%", fontsize=8)
-    sns.barplot(data=shown, x="stage", y="train_seconds", ax=axes[1], color="tab:orange")
+    sns.barplot(data=shown, x="model", y="train_seconds", ax=axes[1], color="tab:orange")
     axes[1].set(title="Training time", xlabel="", ylabel="training time (s)")
     for ax in axes:
         ax.tick_params(axis="x", rotation=20)
@@ -271,15 +271,17 @@ def experiment_curves(steps: list[tuple[str, list[list[float]]]]) -> plt.Figure:
     return fig
 
 
-def model_figures(name: str, result, split, val_probs: np.ndarray, figures: Path) -> None:
+def model_figures(trained, split, figures: Path) -> None:
     """Show (and save under `figures`) a trained model's training curves, confusion matrix and
-    worst mistakes on the validation rows."""
+    worst mistakes on the validation rows (`trained`: `evaluate.Trained`)."""
     from digit_recognizer.learning import schedules
+    from digit_recognizer.learning.recipe import Recipe
 
-    rows = len(split.x_train)
-    rates = schedules.learning_rates(result.recipe, rows)
-    save(training_curves(result.history, name, rates,
-                         schedules.steps_per_epoch(result.recipe, rows)), figures / "curves.png")
-    save(confusion_matrix(split.val_labels, val_probs.argmax(1), name),
-         figures / "confusion.png")
-    save(worst_mistakes(split.x_val, split.val_labels, val_probs, name), figures / "mistakes.png")
+    name, recipe, rows = trained.metrics["model"], Recipe(**trained.metrics["recipe"]), \
+        len(split.x_train)
+    save(training_curves(trained.history, name, schedules.learning_rates(recipe, rows),
+                         schedules.steps_per_epoch(recipe, rows)), figures / "curves.png")
+    predicted = trained.val_probs.argmax(1)
+    save(confusion_matrix(split.val_labels, predicted, name), figures / "confusion.png")
+    save(worst_mistakes(split.x_val, split.val_labels, trained.val_probs, name),
+         figures / "mistakes.png")

@@ -15,7 +15,6 @@ from pathlib import Path
 from IPython.display import Markdown
 
 from digit_recognizer.layout import Outputs
-from digit_recognizer.learning import recipes
 from digit_recognizer.learning.intervals import (  # noqa: F401 (also read as report.*)
     Z95,
     beyond_noise,
@@ -24,6 +23,7 @@ from digit_recognizer.learning.intervals import (  # noqa: F401 (also read as re
     noise_points,
     wilson,
 )
+from digit_recognizer.learning.recipe import differences
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 FULL_COMMAND = "./run_all.sh --source mnist --mnist-dir ../shared/data/mnist --profile full"
@@ -65,8 +65,7 @@ def _rows(source: Mapping) -> str:
     return " and ".join(parts) + " rows used" if parts else ""
 
 
-def _epochs(models: Sequence[str], profile: str, epochs: int | None) -> str:
-    counts = {m: recipes.recipe(m, profile, epochs or None).epochs for m in models}
+def _epochs(counts: Mapping[str, int]) -> str:
     if not counts:
         return ""
     if len(set(counts.values())) == 1:
@@ -76,10 +75,11 @@ def _epochs(models: Sequence[str], profile: str, epochs: int | None) -> str:
 
 
 def banner_text(*, source: Mapping | None = None, profile: str | None = None,
-                seed: int | None = None, split=None, models: Sequence[str] = (),
-                epochs: int | None = None, limits: Mapping[str, int] | None = None,
+                seed: int | None = None, split=None, epochs: Mapping[str, int] | None = None,
+                limits: Mapping[str, int] | None = None,
                 model: str = "") -> str:
-    """The run in one paragraph, and for the `quick` profile that it is a smoke run."""
+    """The run in one paragraph, and for the `quick` profile that it is a smoke run. `epochs`:
+    how many epochs each model shown was trained for (its metrics say)."""
     facts = [f"model: {model}"] if model else []
     if source:
         rows = _rows(source)
@@ -94,7 +94,7 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
     if seed is not None:
         facts.append(f"seed {seed}")
     if profile is not None:
-        trained = _epochs(models, profile, epochs)
+        trained = _epochs(epochs or {})
         facts.append(f"profile `{profile}`" + (f" ({trained})" if trained else ""))
     text = "**This run** · " + " · ".join(facts) if facts else "**This run**"
     if profile is None and not model:
@@ -163,9 +163,39 @@ def _title(name: str) -> str:
     return f"`{name}`"
 
 
-def stage_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = None) -> str:
+def _recipe_line(metrics: Mapping) -> str:
+    r = metrics["recipe"]
+    rate = (f"a warm-up to {r['learning_rate']:g}, then a cosine decay" if r["schedule"] == "cosine"
+            else f"a constant {r['learning_rate']:g}")
+    extras = [f"label smoothing {r['label_smoothing']:g}"] if r["label_smoothing"] else []
+    extras += ["augmented digits"] if r["augment"] else []
+    return (f"Adam with {rate}; batches of {r['batch_size']}; {metrics['epochs']} epochs"
+            + "".join(f"; {e}" for e in extras)
+            + f"; `{metrics['precision']}` arithmetic; seed {metrics['seed']}")
+
+
+def training_text(metrics: Mapping, epochs: Sequence[Mapping]) -> str:
+    """How a model was trained and by which command, with its log: one row per epoch."""
+    name = metrics["model"]
+    text = (f"`{name}` was trained by the stage `train_{name}` of this run (`dvc repro "
+            f"train_{name}`, which `./run_all.sh` runs when the model is out of date), in "
+            f"{metrics['train_seconds']:.0f} s: {_recipe_line(metrics)}. Its recipe is the "
+            f"section `train_{name}` of `params.yaml`.\n\n"
+            "| epoch | loss | accuracy | validation loss | validation accuracy |\n"
+            "| ---: | ---: | ---: | ---: | ---: |\n")
+    for e in epochs:
+        text += (f"| {e['epoch']} | {e['loss']:.4f} | {_pct(e['accuracy'])} | "
+                 f"{e['val_loss']:.4f} | {_pct(e['val_accuracy'])} |\n")
+    return text
+
+
+def training(metrics: Mapping, epochs: Sequence[Mapping]) -> Markdown:
+    return Markdown(training_text(metrics, epochs))
+
+
+def model_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = None) -> str:
     """What one trained model shows: its accuracy with the noise, and its last epoch."""
-    name = metrics["stage"]
+    name = metrics["model"]
     text = (f"**What this shows.** {_title(name)} reads "
             f"{_with_interval(metrics['val_accuracy'], n_val)} of the {n_val:,} validation "
             f"digits right ({metrics['val_errors']} wrong).")
@@ -189,23 +219,23 @@ def stage_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = N
     return text
 
 
-def stage_summary(metrics: Mapping, n_val: int, history: Mapping | None = None) -> Markdown:
-    return Markdown(stage_summary_text(metrics, n_val, history))
+def model_summary(metrics: Mapping, n_val: int, history: Mapping | None = None) -> Markdown:
+    return Markdown(model_summary_text(metrics, n_val, history))
 
 
 def comparison_text(rows: Sequence[Mapping], n_val: int) -> str:
     """What a comparison shows: the best model and how far each other one is from it."""
     ranked = sorted(rows, key=lambda r: -r["val_accuracy"])
     best = ranked[0]
-    text = (f"**What this shows.** Best on validation: {_title(best['stage'])}, "
+    text = (f"**What this shows.** Best on validation: {_title(best['model'])}, "
             f"{_with_interval(best['val_accuracy'], n_val)}.")
     for row in ranked[1:]:
-        text += "\n- " + difference_text(_title(row["stage"]), row["val_accuracy"],
-                                         _title(best["stage"]), best["val_accuracy"], n_val) + "."
-    tied = [r["stage"] for r in ranked[1:]
+        text += "\n- " + difference_text(_title(row["model"]), row["val_accuracy"],
+                                         _title(best["model"]), best["val_accuracy"], n_val) + "."
+    tied = [r["model"] for r in ranked[1:]
             if not beyond_noise(r["val_accuracy"], best["val_accuracy"], n_val)]
     if tied:
-        text += (f"\n\nSo {_title(best['stage'])} ranks first, but this validation set cannot "
+        text += (f"\n\nSo {_title(best['model'])} ranks first, but this validation set cannot "
                  f"tell it from {', '.join(map(_title, tied))}: which of them is better is not "
                  "settled by this run.")
     return text
@@ -239,12 +269,14 @@ def ensemble(average: Mapping, members: Sequence[Mapping], n_val: int) -> Markdo
 # ------------------------------------------------------------------ what a step changes
 
 
-def changes_text(before: str, after: str, profile: str, epochs: int | None = None) -> str:
-    changes = recipes.changes(before, after, profile, epochs)
+def changes_text(before: Mapping, after: Mapping) -> str:
+    """What a model's training changes from another's, from the two models' metrics (what was
+    trained in this run, not what a recipe says)."""
+    changes = differences(before, after)
     if not changes:
-        return f"{_title(after)} trains exactly as {_title(before)}."
-    text = (f"Compared with {_title(before)} ({recipes.model(before).title}), this step "
-            f"changes {len(changes)} thing{'s' * (len(changes) != 1)} (`{profile}` profile):\n"
+        return f"{_title(after['model'])} trains exactly as {_title(before['model'])}."
+    text = (f"Compared with {_title(before['model'])}, this step changes {len(changes)} "
+            f"thing{'s' * (len(changes) != 1)}:\n"
             + "".join(f"\n- {change}" for change in changes))
     if len(changes) > 1:
         text += ("\n\nA difference in accuracy comes from these changes together; this notebook "
@@ -253,5 +285,5 @@ def changes_text(before: str, after: str, profile: str, epochs: int | None = Non
     return text
 
 
-def changes(before: str, after: str, profile: str, epochs: int | None = None) -> Markdown:
-    return Markdown(changes_text(before, after, profile, epochs))
+def changes(before: Mapping, after: Mapping) -> Markdown:
+    return Markdown(changes_text(before, after))
