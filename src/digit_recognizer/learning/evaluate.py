@@ -84,18 +84,6 @@ def report_stage(stage: str, model, result, split: Split, outputs) -> StageRepor
     return StageReport(metrics, val_probs, test_probs)
 
 
-def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str,
-                     seed: int) -> list[dict]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S")
-    return [
-        {"run_id": run_id or "interactive", "time": now, "source": source, "profile": profile,
-         "seed": seed, "stage": row["stage"], "val_accuracy": round(row["val_accuracy"], 5),
-         "local_score": None if pd.isna(row["local_score"]) else round(row["local_score"], 5),
-         "train_seconds": row["train_seconds"]}
-        for _, row in table.iterrows()
-    ]
-
-
 def describe(metrics: dict) -> str:
     """One line for the notebook: how the stage did."""
     line = (f"{metrics['stage']}: validation accuracy {metrics['val_accuracy']:.4f} "
