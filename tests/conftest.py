@@ -16,6 +16,9 @@ import pytest
 from digit_recognizer.datasets import data
 
 ROOT = Path(__file__).resolve().parents[1]
+# sitecustomize.py there sets the Kaggle modules' constants for the fake Kaggle server in the
+# processes a test starts (FAKE_KAGGLE_ROWS, FAKE_KAGGLE_BACKOFF_S, FAKE_KAGGLE_POLL_S).
+SUPPORT = ROOT / "tests" / "support"
 
 
 @pytest.fixture
@@ -61,11 +64,19 @@ def make_project(dest: Path) -> Path:
     return dest
 
 
+def with_support(env: dict) -> dict:
+    """`env` with tests/support first on PYTHONPATH (see SUPPORT)."""
+    path = [str(SUPPORT), *filter(None, [env.get("PYTHONPATH")])]
+    return {**env, "PYTHONPATH": os.pathsep.join(path)}
+
+
 def run_pipeline(project: Path, *args: str, env: dict | None = None):
-    """`./run_all.sh ARGS` in `project`, in this interpreter's environment."""
+    """`./run_all.sh ARGS` in `project`, in this interpreter's environment (FAKE_KAGGLE_* in
+    `env` set the Kaggle constants for a fake Kaggle server, see SUPPORT)."""
     return subprocess.run(
         [sys.executable, "-m", "digit_recognizer.pipeline.run", *args],
-        capture_output=True, text=True, cwd=project, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, cwd=project,
+        env=with_support({**os.environ, **(env or {})}),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import with_support
 from fake_kaggle import FakeKaggle, competition_zip, submission_csv
 
 N_TRAIN = 60
@@ -80,15 +81,16 @@ def cli_fixture(fake, tmp_path):
         "NO_PROXY": "", "no_proxy": "",
         "KAGGLE_USERNAME": USERNAME,
         "KAGGLE_KEY": SECRET_KEY,
-        "DIGIT_RECOGNIZER_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}",
-        "DIGIT_RECOGNIZER_KAGGLE_BACKOFF": "0.01",
-        "DIGIT_RECOGNIZER_KAGGLE_POLL": "0.02",
-        # Connect, read timeouts: short, so that a test never hangs for long.
+        # The fake competition's size, quick retries and polls (tests/support/sitecustomize.py).
+        "FAKE_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}",
+        "FAKE_KAGGLE_BACKOFF_S": "0.01",
+        "FAKE_KAGGLE_POLL_S": "0.02",
+        # Connect, read timeouts (a user setting): short, so that a test never hangs for long.
         "DIGIT_RECOGNIZER_KAGGLE_TIMEOUT": "5,10",
     }
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return Runner(env, home, work)
+    return Runner(with_support(env), home, work)
 
 
 def write_submission(path: Path, rows: int = N_TEST, label: int = 7) -> Path:

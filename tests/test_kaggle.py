@@ -25,7 +25,7 @@ from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixture
     write_submission,
 )
 
-from digit_recognizer.kaggle import kaggle_io
+from digit_recognizer.kaggle import credentials, transport
 
 FILES = ["sample_submission.csv", "test.csv", "train.csv"]
 
@@ -112,8 +112,8 @@ def test_persistent_429_or_5xx_fails_after_bounded_retries(cli, fake, status):
     (line,) = proc.stderr.splitlines()
     assert line.startswith("error: could not download the competition files: Kaggle answered "
                            f"HTTP {status} (")
-    assert f"{kaggle_io.ATTEMPTS} times in a row" in line and "wait a few minutes" in line
-    assert fake.rpcs() == ["DownloadDataFiles"] * kaggle_io.ATTEMPTS
+    assert f"{transport.ATTEMPTS} times in a row" in line and "wait a few minutes" in line
+    assert fake.rpcs() == ["DownloadDataFiles"] * transport.ATTEMPTS
     assert listing(cli.work / "data" / "raw") == []
 
 
@@ -125,10 +125,10 @@ def test_download_from_a_kaggle_that_never_answers_ends_and_writes_nothing(cli, 
     (line,) = proc.stderr.splitlines()
     assert line == (
         "error: could not download the competition files: Kaggle did not answer within 1 s, "
-        f"{kaggle_io.ATTEMPTS} times in a row; Kaggle may be down: wait a few minutes and run "
+        f"{transport.ATTEMPTS} times in a row; Kaggle may be down: wait a few minutes and run "
         "again (DIGIT_RECOGNIZER_KAGGLE_TIMEOUT=CONNECT,READ sets the timeouts in seconds)"
     )
-    assert fake.rpcs().count("DownloadDataFiles") == kaggle_io.ATTEMPTS
+    assert fake.rpcs().count("DownloadDataFiles") == transport.ATTEMPTS
     assert listing(cli.work / "data" / "raw") == []  # no partial zip, no temporary folder
 
 
@@ -158,10 +158,10 @@ def test_rules_not_accepted_links_the_rules_page(cli, fake, tmp_path):
     fake.rules_accepted = False
     proc = cli("download")
     assert proc.returncode == 2
-    assert "HTTP 403" in proc.stderr and kaggle_io.RULES_URL in proc.stderr
+    assert "HTTP 403" in proc.stderr and transport.RULES_URL in proc.stderr
     assert "accept" in proc.stderr
     proc = cli("submit", write_submission(tmp_path / "s.csv"))
-    assert proc.returncode == 2 and kaggle_io.RULES_URL in proc.stderr
+    assert proc.returncode == 2 and transport.RULES_URL in proc.stderr
     assert "CreateSubmission" not in fake.rpcs()
 
 
@@ -207,21 +207,21 @@ def test_has_credentials_follows_the_client(tmp_path, monkeypatch):
                  "XDG_CONFIG_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert not kaggle_io.has_credentials()
+    assert not credentials.has_credentials()
     monkeypatch.setenv("KAGGLE_USERNAME", "someone")
-    assert not kaggle_io.has_credentials()
+    assert not credentials.has_credentials()
     monkeypatch.setenv("KAGGLE_KEY", "k")
-    assert kaggle_io.has_credentials()
+    assert credentials.has_credentials()
     monkeypatch.delenv("KAGGLE_KEY")
     xdg = tmp_path / ".config" / "kaggle"  # used by the client when ~/.kaggle does not exist
     xdg.mkdir(parents=True)
     (xdg / "kaggle.json").write_text("{}")
-    assert kaggle_io.has_credentials()
+    assert credentials.has_credentials()
     (tmp_path / ".kaggle").mkdir()  # now the client reads ~/.kaggle/kaggle.json only
-    assert not kaggle_io.has_credentials()
+    assert not credentials.has_credentials()
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(xdg))
-    assert kaggle_io.has_credentials()
-    assert kaggle_io.config_dir() == xdg
+    assert credentials.has_credentials()
+    assert credentials.config_dir() == xdg
 
 
 def test_help_and_validation_do_not_import_the_kaggle_client(tmp_path):

@@ -4,6 +4,7 @@ submits to a fake Kaggle server, the chain runs in between, and the score is pri
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -13,6 +14,7 @@ from conftest import make_project
 from fake_kaggle import FakeKaggle
 from kaggle_fixtures import SECRET_FORMS, USERNAME, cli_fixture, fake_fixture  # noqa: F401
 
+from digit_recognizer import leaderboard
 from digit_recognizer.datasets import data
 
 pytestmark = pytest.mark.slow
@@ -43,7 +45,7 @@ def test_run_all_with_kaggle_source_downloads_runs_submits_and_prints_the_score(
     with server:
         env = {**cli.env, "HTTP_PROXY": server.url, "http_proxy": server.url,
                "HTTPS_PROXY": server.url, "https_proxy": server.url,
-               "DIGIT_RECOGNIZER_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
+               "FAKE_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
         project = make_project(tmp_path / "project")
         out = project / "outputs"
         result = subprocess.run(
@@ -61,8 +63,15 @@ def test_run_all_with_kaggle_source_downloads_runs_submits_and_prints_the_score(
     assert "local score:        none" in result.stdout  # Kaggle keeps the answers
     rpcs = server.rpcs()
     assert rpcs.count("DownloadDataFiles") == 1 and rpcs.count("CreateSubmission") == 1
-    board = (out / "leaderboard.csv").read_text()
-    assert ",kaggle," in board
+    # The run's rows (appended by the runner after 08_submit ran), then the submission's.
+    board = leaderboard.load(out / "leaderboard.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    runs, sent = board[board["kaggle_status"] == ""], board[board["kaggle_status"] != ""]
+    assert runs["model"].tolist() == [row["model"] for row in summary["rows"]]
+    assert runs["run_id"].eq(summary["run_id"]).all() and runs["source"].eq("kaggle").all()
+    assert len(sent) == 1 and sent.index[0] == len(board) - 1
+    assert sent.iloc[0][["run_id", "model", "kaggle_status"]].tolist() == \
+        [summary["run_id"], summary["stage"], "complete"]
     for secret in SECRET_FORMS:
         assert secret not in log
         for path in out.rglob("*"):

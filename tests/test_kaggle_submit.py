@@ -26,15 +26,15 @@ from kaggle_fixtures import (  # noqa: F401 - cli_fixture, fake_fixture: fixture
 )
 
 from digit_recognizer import leaderboard
-from digit_recognizer.kaggle import kaggle_io
+from digit_recognizer.kaggle import submissions, transport
 
-ATTEMPTS = kaggle_io.ATTEMPTS
+ATTEMPTS = transport.ATTEMPTS
 BOARD = "outputs/leaderboard.csv"
 
 
 def kaggle_rows(cli, name=BOARD) -> pd.DataFrame:
     board = leaderboard.load(cli.work / name)
-    return board[board["stage"] == "kaggle"].reset_index(drop=True)
+    return board[board["kaggle_status"] != ""].reset_index(drop=True)
 
 
 def only_row(cli, name=BOARD) -> dict:
@@ -53,7 +53,7 @@ def utc_time(text: str) -> datetime:
 def test_scored_submission_exits_0_with_a_complete_row(cli, fake, tmp_path):
     path = write_submission(tmp_path / "submission.csv")
     proc = cli("submit", path, "-m", "cnn run 7", "--run-id", "run-7")
-    assert proc.returncode == kaggle_io.EXIT_SCORED == 0, proc.stderr
+    assert proc.returncode == submissions.EXIT_SCORED == 0, proc.stderr
     assert proc.stderr == ""
     assert "as submission 1001 at " in proc.stdout and "public score 0.98765" in proc.stdout
     rpcs = fake.rpcs()
@@ -100,7 +100,7 @@ REFUSALS = {
     # case: (fake settings, what stderr says, the requests the fake saw)
     "invalid file": ({}, "header", []),
     "no credentials": ({}, "no Kaggle credentials found", []),
-    "rules not accepted": ({"rules_accepted": False}, kaggle_io.RULES_URL,
+    "rules not accepted": ({"rules_accepted": False}, transport.RULES_URL,
                            ["StartSubmissionUpload"]),
     "upload fails": ({"fail": {"PUT": [500] * 10}}, "could not upload the file: Kaggle "
                      "answered HTTP 500", ["StartSubmissionUpload"] + ["PUT /upload/blob-1"] *
@@ -123,7 +123,7 @@ def test_refused_before_sending_exits_2_and_records_nothing(cli, fake, tmp_path,
         path.write_text(path.read_text().replace("ImageId", "Id"))
     env = cli.without_credentials() if case == "no credentials" else {}
     proc = cli("submit", path, "-m", "try", **env)
-    assert proc.returncode == kaggle_io.EXIT_REFUSED == 2
+    assert proc.returncode == submissions.EXIT_REFUSED == 2
     assert proc.stdout == ""
     (line,) = proc.stderr.splitlines()  # one readable line, no traceback
     assert line.startswith("error: nothing was submitted: ") and says in line
@@ -147,13 +147,13 @@ def test_daily_limit_says_when_it_resets_and_sends_nothing_more(cli, fake, tmp_p
 
 def test_daily_limit_reset_time_from_kaggle_messages():
     now = datetime(2024, 5, 1, 16, 30, 15, tzinfo=timezone.utc)
-    assert kaggle_io.daily_limit_reset(DAILY_LIMIT_MESSAGE, now) == \
+    assert transport.daily_limit_reset(DAILY_LIMIT_MESSAGE, now) == \
         datetime(2024, 5, 2, 0, 0, 15, tzinfo=timezone.utc)
-    assert kaggle_io.daily_limit_reset("try again in 45 minutes from now", now) == \
+    assert transport.daily_limit_reset("try again in 45 minutes from now", now) == \
         datetime(2024, 5, 1, 17, 15, 15, tzinfo=timezone.utc)
-    assert kaggle_io.daily_limit_reset("please try again tomorrow UTC.", now) == \
+    assert transport.daily_limit_reset("please try again tomorrow UTC.", now) == \
         datetime(2024, 5, 2, tzinfo=timezone.utc)
-    assert kaggle_io.daily_limit_reset("daily limit reached", now) is None
+    assert transport.daily_limit_reset("daily limit reached", now) is None
 
 
 @pytest.mark.parametrize("status", [400, 403, 429])
@@ -161,11 +161,11 @@ def test_the_daily_limit_is_never_retried_whatever_its_status(status):
     response = requests.Response()
     response.status_code = status
     limit = requests.HTTPError(DAILY_LIMIT_MESSAGE, response=response)
-    assert not kaggle_io._transient(limit)
-    assert isinstance(kaggle_io._failure("create the submission", limit),
-                      kaggle_io.DailyLimitReached)
+    assert not transport.is_transient(limit)
+    assert isinstance(transport.failure("create the submission", limit),
+                      transport.DailyLimitReached)
     if status == 429:  # an ordinary 429 is retried
-        assert kaggle_io._transient(requests.HTTPError("Too many requests", response=response))
+        assert transport.is_transient(requests.HTTPError("Too many requests", response=response))
 
 
 def test_dry_run_exits_0_and_sends_nothing(cli, fake, tmp_path):
@@ -183,7 +183,7 @@ def test_429_on_listing_after_create_is_sent_score_not_yet_known(cli, fake, tmp_
     fake.fail = {"ListSubmissions": [429] * ATTEMPTS}
     fake.polls_until_scored = 0  # scored by the time anyone can list it
     proc = cli("submit", write_submission(tmp_path / "s.csv"), "-m", "cnn run 8")
-    assert proc.returncode == kaggle_io.EXIT_PENDING == 3, proc.stderr
+    assert proc.returncode == submissions.EXIT_PENDING == 3, proc.stderr
     assert proc.stderr == ""
     out = proc.stdout
     assert "The file WAS submitted (do not submit it again)" in out
@@ -321,7 +321,7 @@ def test_a_kaggle_that_never_answers_ends_within_the_timeout(cli, fake, tmp_path
 def test_scoring_error_exits_4_and_is_recorded(cli, fake, tmp_path):
     fake.scoring_error = "Submission file has the wrong number of rows"
     proc = cli("submit", write_submission(tmp_path / "s.csv"), "-m", "bad")
-    assert proc.returncode == kaggle_io.EXIT_SCORING_ERROR == 4
+    assert proc.returncode == submissions.EXIT_SCORING_ERROR == 4
     assert "as submission 1001" in proc.stdout
     assert "Kaggle could not score it: Submission file has the wrong number" in proc.stdout
     row = only_row(cli)
@@ -339,46 +339,9 @@ def test_submit_help_documents_the_outcomes(cli, fake):
                             (3, "sent, score not known yet"),
                             (4, "sent, and Kaggle could not score it")):
         assert re.search(rf"^\s+{status}\s+{outcome}", proc.stdout, re.MULTILINE), outcome
-    timeouts = f"default {kaggle_io.CONNECT_TIMEOUT_S:g},{kaggle_io.READ_TIMEOUT_S:g})"
+    timeouts = f"default {transport.CONNECT_TIMEOUT_S:g},{transport.READ_TIMEOUT_S:g})"
     assert timeouts in proc.stdout and f"at most {ATTEMPTS} times" in proc.stdout
     assert fake.requests == []
-
-
-def test_fill_pending_matches_by_id_or_by_description_and_time(tmp_path):
-    path = tmp_path / "leaderboard.csv"
-    # A leaderboard written before the kaggle_* columns existed, then Kaggle rows.
-    path.write_text("run_id,time,stage,kaggle_score,note\nr0,2024-01-01T00:00:00Z,dense,,\n")
-    leaderboard.append(path, [
-        {"stage": "kaggle", "time": "2024-05-01T10:00:00Z", "kaggle_submission": 7,
-         "kaggle_status": "pending", "note": "by id"},
-        {"stage": "kaggle", "time": "2024-05-01T11:00:00Z", "kaggle_status": "unconfirmed",
-         "note": "by description"},
-        {"stage": "kaggle", "time": "2024-05-01T12:00:00Z", "kaggle_status": "unconfirmed",
-         "note": "never created"},
-    ])
-
-    def sub(ref, description, status="complete", score="0.5", when=(11, 0, 30)):
-        # kagglesdk's dates are naive UTC
-        return {"id": ref, "submitted_at": datetime(2024, 5, 1, *when), "status": status,
-                "public_score": score, "description": description, "error": ""}
-
-    listed = [sub(9, "by description", "pending", ""), sub(7, "by id")]
-    assert kaggle_io.fill_pending(path, listed) == 3
-    board = leaderboard.load(path)
-    assert board.loc[0, ["run_id", "stage", "kaggle_status"]].tolist() == ["r0", "dense", ""]
-    assert board.loc[1, ["kaggle_status", "kaggle_score"]].tolist() == ["complete", "0.5"]
-    assert board.loc[2, ["kaggle_status", "kaggle_submission"]].tolist() == ["pending", "9"]
-    # The list reaches back past 12:00 (minus the clock skew) without it: never created.
-    assert board.loc[3, "kaggle_status"] == "not submitted"
-    assert kaggle_io.fill_pending(path, listed) == 0
-
-    leaderboard.append(path, [{"stage": "kaggle", "time": "2024-05-01T13:00:00Z",
-                               "kaggle_status": "unconfirmed", "note": "again"}])
-    recent = [sub(4, "other", when=(12, 55))]  # does not reach back far enough to tell
-    assert kaggle_io.fill_pending(path, recent) == 0
-    assert leaderboard.load(path).loc[4, "kaggle_status"] == "unconfirmed"
-    assert kaggle_io.fill_pending(path, recent, everything=True) == 1
-    assert leaderboard.load(path).loc[4, "kaggle_status"] == "not submitted"
 
 
 def test_no_output_or_file_holds_the_key(cli, fake, tmp_path):

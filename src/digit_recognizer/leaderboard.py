@@ -1,24 +1,41 @@
-"""`outputs/leaderboard.csv`: one row per stage per run, so runs can be compared across days.
+"""`outputs/leaderboard.csv`: the runs and the Kaggle submissions, compared across days.
 
-Rows of stage `kaggle` are submissions: `kaggle_submission` is Kaggle's submission id,
-`kaggle_status` is pending, complete, error, unconfirmed or not submitted, and `note` is the
-submission's description (plus Kaggle's error, if any).
+The only module that writes it, with one row schema (COLUMNS) for both kinds of rows:
+
+- a run's rows, one per candidate `model` of 08_submit: `./run_all.sh` appends them
+  (`append_run`) after a `dvc repro` in which 08_submit ran, from its `summary.json`;
+- a Kaggle submission's row (`SubmissionRecord`): `model` is the network submitted when the
+  caller knows it, `kaggle_submission` Kaggle's submission id, `kaggle_status` pending,
+  complete, error, unconfirmed or not submitted, and `note` the submission's description (plus
+  Kaggle's error, if any). Only these rows have a `kaggle_status`; `fill_pending` fills them in
+  from the submissions Kaggle lists.
+
+Every write replaces the file atomically. Older files (a `stage` column instead of `model`,
+fewer columns) are read as if written with today's schema, and rewritten so on the next write.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from digit_recognizer import fileio
+from digit_recognizer.errors import DigitRecognizerError
 
 COLUMNS = [
-    "run_id", "time", "source", "profile", "seed", "stage",
+    "run_id", "time", "source", "profile", "seed", "model",
     "val_accuracy", "local_score", "train_seconds", "kaggle_score",
     "kaggle_submission", "kaggle_status", "note",
 ]
+# A listed submission whose id is unknown matches a row with its description, dated no earlier
+# than this before the row's time (Kaggle's clock and ours may differ; the Kaggle code allows
+# the same when it looks for a submission it may have created).
+CLOCK_SKEW_S = 600.0
+_WAITING = ("pending", "unconfirmed")
 
 
 def load(path: str | os.PathLike) -> pd.DataFrame:
@@ -27,6 +44,8 @@ def load(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=COLUMNS, dtype=str)
     old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "stage" in old.columns and "model" not in old.columns:  # the name before `model`
+        old = old.rename(columns={"stage": "model"})
     return old.reindex(columns=[*COLUMNS, *[c for c in old.columns if c not in COLUMNS]],
                        fill_value="")
 
@@ -56,8 +75,170 @@ def _text(value) -> str:
     return str(value)
 
 
-def read(path: str | os.PathLike) -> pd.DataFrame:
+# --------------------------------------------------------------------------- a run's rows
+
+
+def run_rows(table: pd.DataFrame) -> list[dict]:
+    """The candidates of 08_submit's comparison `table` as the run's rows (JSON-ready: what
+    the notebook leaves in summary.json for `append_run`)."""
+    return [{"model": row["model"], "val_accuracy": round(float(row["val_accuracy"]), 5),
+             "local_score": _number(row["local_score"], 5),
+             "train_seconds": _number(row["train_seconds"])}
+            for _, row in table.iterrows()]
+
+
+def _number(value, digits: int | None = None) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value) if digits is None else round(float(value), digits)
+
+
+def append_run(path: str | os.PathLike, summary: dict) -> Path:
+    """Append a run's rows from 08_submit's `summary` (its run id, source, profile, seed and
+    `rows`), timed now."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    run = {"run_id": summary.get("run_id") or "interactive", "time": now,
+           "source": summary.get("source"), "profile": summary.get("profile"),
+           "seed": summary.get("seed")}
+    return append(path, [{**run, **row} for row in summary["rows"]])
+
+
+# --------------------------------------------------------------------------- Kaggle's rows
+#
+# A submission is a dict as the Kaggle code lists one: id, submitted_at (UTC), status,
+# public_score, description, file_name, error.
+
+
+class SubmissionRecord:
+    """A submission's row in the leaderboard at `path`: appended as soon as Kaggle may have the
+    submission (`sent`), filled in when the wait for its score is over (`finished`).
+
+    It was sent: a row that cannot be written leaves `error` (a warning to show), never an
+    exception. `recorded` says whether the row is there.
+    """
+
+    def __init__(self, path: str | os.PathLike, run_id: str | None = None, model: str = ""):
+        self.path = Path(path)
+        self.run_id = run_id or ""
+        self.model = model
+        self.recorded = False
+        self.error = ""
+        self._awaiting_score = False
+
+    def sent(self, submission: dict) -> None:
+        try:
+            append(self.path, [{
+                "run_id": self.run_id,
+                "time": _iso(submission["submitted_at"]),
+                "model": self.model,
+                "kaggle_score": submission["public_score"],
+                "kaggle_submission": submission["id"] or "",
+                "kaggle_status": submission["status"],
+                "note": _note(submission["description"], submission["error"]),
+            }])
+        except (DigitRecognizerError, OSError, ValueError) as exc:
+            self.error = self._why_not_written(exc)
+        else:
+            self.recorded = True
+            self._awaiting_score = submission["status"] == "pending" and \
+                submission["id"] is not None
+
+    def finished(self, submission: dict) -> None:
+        """Fill in the row from the submission's final state, if it was waiting for a score."""
+        if not (self.recorded and self._awaiting_score) or submission["status"] == "pending":
+            return
+        try:
+            fill_pending(self.path, [submission])
+        except (DigitRecognizerError, OSError, ValueError) as exc:
+            self.error = self._why_not_written(exc)
+
+    def _why_not_written(self, exc: Exception) -> str:
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        else:
+            text = str(exc).strip()
+            reason = text.splitlines()[0][:300] if text else ""
+        return f"{self.path}: {reason}"
+
+
+def fill_pending(path: str | os.PathLike, listed: list[dict], everything: bool = False) -> int:
+    """Fill in the pending and unconfirmed Kaggle rows from `listed` submissions.
+
+    A row is matched by submission id, or, when it has none, by description and time. An
+    unconfirmed row that matches nothing becomes 'not submitted' when the list reaches back
+    past the row's time (or is `everything` Kaggle has). Returns the number of rows changed;
+    the file is rewritten atomically, and only if something changed.
+    """
     path = Path(path)
     if not path.is_file():
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.read_csv(path)
+        return 0
+    board = load(path)
+    changed = 0
+    for index, row in board.iterrows():
+        if row["kaggle_status"] not in _WAITING:
+            continue
+        match = _match_row(row, listed)
+        if match is None:
+            if row["kaggle_status"] == "unconfirmed" and \
+                    (everything or _covers(listed, _parse_iso(row["time"]))):
+                board.loc[index, "kaggle_status"] = "not submitted"
+                changed += 1
+            continue
+        status = match["status"]
+        update = {"kaggle_submission": str(match["id"] or row["kaggle_submission"]),
+                  "kaggle_status": status}
+        if status == "complete":
+            update["kaggle_score"] = "" if match["public_score"] in (None, "") else \
+                str(match["public_score"])
+        if status == "error":
+            update["note"] = _note(match["description"] or row["note"], match["error"])
+        if any(board.loc[index, key] != value for key, value in update.items()):
+            for key, value in update.items():
+                board.loc[index, key] = value
+            changed += 1
+    if changed:
+        save(path, board)
+    return changed
+
+
+def _match_row(row, listed: list[dict]) -> dict | None:
+    if row["kaggle_submission"]:
+        return next((sub for sub in listed if str(sub["id"]) == row["kaggle_submission"]), None)
+    since = _parse_iso(row["time"])
+    if since is None:
+        return None
+    for sub in listed:
+        date = _as_utc(sub["submitted_at"])
+        if (sub["description"] or "") == row["note"] and date is not None and \
+                date >= since - timedelta(seconds=CLOCK_SKEW_S):
+            return sub
+    return None
+
+
+def _covers(listed: list[dict], since: datetime | None) -> bool:
+    """Does the (newest-first) list reach back before `since`?"""
+    dates = [_as_utc(sub["submitted_at"]) for sub in listed if sub["submitted_at"]]
+    return since is not None and bool(dates) and \
+        min(dates) < since - timedelta(seconds=CLOCK_SKEW_S)
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    """Kaggle's dates are naive UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _note(description: str, error: str) -> str:
+    return f"{description}; Kaggle could not score it: {error}" if error else description

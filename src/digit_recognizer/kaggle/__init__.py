@@ -1,7 +1,11 @@
-"""Kaggle through the official `kaggle` client: download and check the competition's files,
-submit with at most one creation, read scores (`kaggle_io`), and the `digit-recognizer
-kaggle ...` commands (`kaggle_cli`).
+"""Kaggle through the official `kaggle` client: `credentials` (does the client have any, how
+to give it some), `transport` (the client imported lazily with its output captured, request
+timeouts, bounded retries, HTTP errors as readable errors), `download` (the competition's
+files, checked before they replace anything), `submissions` (submit with at most one
+creation, wait for the score, list the submissions); and `kaggle_cli`, the `digit-recognizer`
+commands download, submit and submissions.
 
-May import: `datasets` (to check files before sending) and the shared modules. The client
-wrapper never writes the leaderboard: its callers record what it returns.
+May import: `datasets` (to check files before sending) and the shared modules `errors` and
+`fileio`. The Kaggle code never writes the leaderboard: its callers (`kaggle_cli`, a command,
+which may import any part, and `pipeline.run`) record what it returns through `leaderboard`.
 """

@@ -1,7 +1,8 @@
 """Command-line subcommands for Kaggle: download, submit, submissions.
 
-kaggle_io (and through it the kaggle client) is imported inside the commands, so
-`digit-recognizer --help` stays fast and never triggers the client's sign-in.
+The Kaggle modules (and through them the kaggle client) are imported inside the commands, so
+`digit-recognizer --help` stays fast and never triggers the client's sign-in. The commands
+record what the Kaggle code returns in the leaderboard (`digit_recognizer.leaderboard`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 
 from digit_recognizer.errors import DigitRecognizerError
 
-# Kept in step with kaggle_io.EXIT_* and kaggle_io.DEFAULT_LEADERBOARD (not imported here, so
-# that `--help` never loads the Kaggle code).
+# Kept in step with submissions.EXIT_* and transport.ATTEMPTS, CONNECT_TIMEOUT_S and
+# READ_TIMEOUT_S (not imported here, so that `--help` never loads the Kaggle code).
 SUBMIT_EPILOG = """\
 outcome and exit status:
   0  sent, and Kaggle scored it: the public score is printed and recorded
@@ -37,42 +38,49 @@ default 10,30) and are tried at most 4 times.
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from digit_recognizer.kaggle import kaggle_io
+    from digit_recognizer.kaggle import download
 
-    kaggle_io.download(args.data_dir / "raw", force=args.force)
+    download.download(args.data_dir / "raw", force=args.force)
     return 0
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    from digit_recognizer.kaggle import kaggle_io
+    from digit_recognizer import leaderboard
+    from digit_recognizer.kaggle import submissions
 
-    result = kaggle_io.submit(
+    record = None if args.no_leaderboard else \
+        leaderboard.SubmissionRecord(args.leaderboard, run_id=args.run_id)
+    result = submissions.submit(
         args.submission,
         message=args.message,
         n_test=args.rows,
         dry_run=args.dry_run,
         wait=not args.no_wait,
         timeout=args.timeout,
-        leaderboard=None if args.no_leaderboard else args.leaderboard,
-        run_id=args.run_id,
+        on_sent=None if record is None else record.sent,
     )
     if not result.sent and not result.dry_run:
-        raise kaggle_io.NotSubmitted(f"nothing was submitted: {result.reason}")
+        raise submissions.NotSubmitted(f"nothing was submitted: {result.reason}")
+    if record is not None:
+        record.finished(result.as_listed())
     print(result)
-    if result.recorded:
-        print(f"recorded in {result.leaderboard} (kaggle_status {result.status})")
+    if record is not None and record.error:
+        print(f"warning: not recorded in the leaderboard: {record.error}")
+    if record is not None and record.recorded:
+        print(f"recorded in {record.path} (kaggle_status {result.status})")
     return result.exit_status
 
 
 def _cmd_submissions(args: argparse.Namespace) -> int:
-    from digit_recognizer.kaggle import kaggle_io
+    from digit_recognizer import leaderboard
+    from digit_recognizer.kaggle import submissions
 
     if args.limit < 1:
         raise DigitRecognizerError(f"--limit {args.limit}: expected 1 or more")
-    fetch = max(args.limit, kaggle_io.LISTING_PAGE)
-    rows = kaggle_io.submissions(fetch)
+    fetch = max(args.limit, submissions.LISTING_PAGE)
+    rows = submissions.list_submissions(fetch)
     if not rows:
-        print(f"no submissions to '{kaggle_io.COMPETITION}' yet")
+        print(f"no submissions to '{submissions.COMPETITION}' yet")
     else:
         print(f"{'id':>10}  {'date (UTC)':16}  {'status':8}  {'score':>8}  description")
     for row in rows[:args.limit]:
@@ -80,7 +88,7 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
         print(f"{row['id']:>10}  {row['date']:16}  {row['status']:8}  "
               f"{row['public_score']:>8}  {detail}")
     if not args.no_leaderboard:
-        filled = kaggle_io.fill_pending(args.leaderboard, rows, everything=len(rows) < fetch)
+        filled = leaderboard.fill_pending(args.leaderboard, rows, everything=len(rows) < fetch)
         if filled:
             print(f"filled in {filled} pending row(s) in {args.leaderboard}")
     return 0

@@ -110,18 +110,6 @@ def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
                    outputs.model(name))
 
 
-def leaderboard_rows(table: pd.DataFrame, run_id: str, source: str, profile: str,
-                     seed: int) -> list[dict]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S")
-    return [
-        {"run_id": run_id or "interactive", "time": now, "source": source, "profile": profile,
-         "seed": seed, "stage": row["stage"], "val_accuracy": round(row["val_accuracy"], 5),
-         "local_score": None if pd.isna(row["local_score"]) else round(row["local_score"], 5),
-         "train_seconds": row["train_seconds"]}
-        for _, row in table.iterrows()
-    ]
-
-
 def describe(metrics: dict) -> str:
     """One line for the notebook: how the model did."""
     line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.4f} "

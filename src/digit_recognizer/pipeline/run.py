@@ -193,7 +193,7 @@ _DVC_LINES = [
 _DVC_NOISE = re.compile(r"^(> |Updating lock file|Generating lock file|To track the changes|"
                         r"\s*git add|To enable auto staging|\s*dvc config core\.autostage|"
                         r"Use `dvc push`|Reproducing experiment|Experiment results have been "
-                        r"applied|\s*$)")
+                        r"applied|WARNING: No file hash info found for|\s*$)")
 # What native libraries and Jupyter print that says nothing about the run: TensorFlow's C++
 # log lines (`2026-11-29 14:00:00.000000: I ...`, `E0000 00:00:...`, `WARNING: All log
 # messages before absl::InitializeLog()`), oneDNN's notice, CUDA probing on a CPU machine, and
@@ -323,6 +323,7 @@ def _run(args: argparse.Namespace) -> int:
             "the pipeline stopped (above: the stage and why; everything it printed is in "
             f"{log.relative_to(root)}); fix it and run the same command again: finished "
             "stages are kept")
+    _record_run(outputs, run_id)
     _print_summary(root, outputs, targets)
     _copy_to_kaggle_working(outputs)
     if args.submit:
@@ -330,18 +331,43 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_run(outputs: Outputs, run_id: str) -> None:
+    """Append this run's rows to the leaderboard, if 08_submit ran in this run: its summary.json
+    then carries this run's id (a skipped or restored 08_submit left an older one)."""
+    from digit_recognizer import leaderboard
+
+    if not outputs.summary.is_file():
+        return
+    summary = json.loads(outputs.summary.read_text())
+    if summary.get("run_id") != run_id or "rows" not in summary:
+        return
+    try:
+        leaderboard.append_run(outputs.leaderboard, summary)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise DigitRecognizerError(
+            f"cannot record the run in {outputs.leaderboard}: {reason}") from None
+
+
 def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
-    from digit_recognizer.kaggle import kaggle_io
+    from digit_recognizer import leaderboard
+    from digit_recognizer.kaggle import submissions
 
     message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
+    model = json.loads(outputs.summary.read_text()).get("stage", "") \
+        if outputs.summary.is_file() else ""  # the network of submission.csv
+    record = leaderboard.SubmissionRecord(outputs.leaderboard, run_id=run_id, model=model)
     print("\n==> submitting to Kaggle")
     try:
-        result = kaggle_io.submit(outputs.submission, message=message, dry_run=args.dry_run,
-                                  leaderboard=outputs.leaderboard, run_id=run_id)
-    except kaggle_io.NotSubmitted as exc:
+        result = submissions.submit(outputs.submission, message=message, dry_run=args.dry_run,
+                                    on_sent=record.sent)
+    except submissions.NotSubmitted as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return kaggle_io.EXIT_REFUSED
+        return submissions.EXIT_REFUSED
+    record.finished(result.as_listed())
     print(result)
+    if record.error:
+        print(f"warning: not recorded in the leaderboard: {record.error}")
     # The same exit statuses as `digit-recognizer submit` (see its --help).
     return result.exit_status
 

@@ -1,6 +1,6 @@
 """Which data a run reads: `auto` resolved to concrete files before any notebook runs.
 
-This module sits above the file formats (`data`) and the Kaggle client (`kaggle_io`): it finds
+This module sits above the file formats (`data`) and the Kaggle client (`kaggle`): it finds
 your own files, downloads the competition, builds the local competition from full MNIST or
 points at the embedded sample, and describes the result by the *content* of the files, so the
 pipeline reruns exactly when the data changed.
@@ -64,7 +64,7 @@ def resolve(
         raise DigitRecognizerError(
             f"unknown source {source!r}: choose one of {', '.join(SOURCES)}"
         )
-    from digit_recognizer.kaggle import kaggle_io
+    from digit_recognizer.kaggle import credentials, download
 
     data_dir = Path(data_dir)
     raw_dir = data_dir / "raw"
@@ -72,7 +72,7 @@ def resolve(
     if source == "auto":
         if local_files(raw_dir):
             source = "local"
-        elif attached or kaggle_io.has_credentials():
+        elif attached or credentials.has_credentials():
             source = "kaggle"
         else:
             source = "sample"
@@ -87,7 +87,7 @@ def resolve(
     if source == "kaggle":
         if attached is not None:
             return attached
-        kaggle_io.download(raw_dir)
+        download.download(raw_dir)
         files = local_files(raw_dir)
         assert files is not None  # download() verified them
         return SourceFiles("kaggle", files.train, files.test, None,
