@@ -59,9 +59,8 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 def train_one(model_name: str, seed: int, profile: str, split: preprocess.Split,
               epochs: int | None) -> dict:
     """Train one model with one seed (as an ensemble member is trained) and measure it."""
-    result = members.train_member(
-        members.Member(f"{model_name}_seed{seed}", model_name, seed, profile, epochs), split,
-        verbose=2)
+    [member] = recipes.members(model_name, [seed], profile, epochs)
+    result = members.train_member(member, split, verbose=2)
     model = result.load_model()
     m = result.metrics
     probs = {"val": result.val_probs, "test": result.test_probs, "val_tta": result.val_tta,

@@ -9,7 +9,7 @@ from digit_recognizer import fileio
 from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.learning.evaluate import shown_table, stage_table, table_of
+from digit_recognizer.learning.evaluate import model_table, shown_table, table_of
 
 
 def split_with_seed(seed: int) -> preprocess.Split:
@@ -23,7 +23,7 @@ def split_with_seed(seed: int) -> preprocess.Split:
 
 def write_metrics(outputs: Outputs, name: str, split: preprocess.Split) -> None:
     fileio.write_json(outputs.metrics(name), {
-        "stage": name, "val_accuracy": 0.9, "val_errors": 1, "local_score": None,
+        "model": name, "val_accuracy": 0.9, "val_errors": 1, "local_score": None,
         "train_seconds": 1.0, "epochs": 1, "parameters": 10, "split": split.fingerprint})
 
 
@@ -31,8 +31,8 @@ def test_only_the_named_candidates_are_compared(tmp_path):
     outputs, split = Outputs(tmp_path), split_with_seed(1)
     for name in ("dense", "batchnorm", "left_from_an_earlier_run"):
         write_metrics(outputs, name, split)
-    table = stage_table(outputs, ["dense", "batchnorm"], split)
-    assert list(table["stage"]) == ["dense", "batchnorm"]
+    table = model_table(outputs, ["dense", "batchnorm"], split)
+    assert list(table["model"]) == ["dense", "batchnorm"]
 
 
 def test_a_model_measured_on_another_split_is_refused(tmp_path):
@@ -42,12 +42,12 @@ def test_a_model_measured_on_another_split_is_refused(tmp_path):
     write_metrics(outputs, "batchnorm", split_with_seed(2))
     with pytest.raises(DigitRecognizerError, match="batchnorm.json: computed on another "
                                                    "validation split"):
-        stage_table(outputs, ["dense", "batchnorm"], split_with_seed(1))
+        model_table(outputs, ["dense", "batchnorm"], split_with_seed(1))
 
 
 def test_a_missing_candidate_is_a_clear_error(tmp_path):
     with pytest.raises(DigitRecognizerError, match="run the stage that trains dense first"):
-        stage_table(Outputs(tmp_path), ["dense"])
+        model_table(Outputs(tmp_path), ["dense"])
 
 
 def test_the_split_survives_saving_exactly(tmp_path):
@@ -59,9 +59,9 @@ def test_the_split_survives_saving_exactly(tmp_path):
 
 def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
     table = table_of([
-        {"stage": "batchnorm", "val_accuracy": 0.98626, "val_errors": 11, "local_score": None,
+        {"model": "batchnorm", "val_accuracy": 0.98626, "val_errors": 11, "local_score": None,
          "train_seconds": 40.4, "epochs": 6, "parameters": 141322},
-        {"stage": "seed_ensemble", "val_accuracy": 0.9875, "val_errors": 10,
+        {"model": "seed_ensemble", "val_accuracy": 0.9875, "val_errors": 10,
          "local_score": None, "train_seconds": 30.0, "epochs": None, "parameters": None,
          "members": ["dense_seed43", "dense_seed44"], "tta": True},
     ])

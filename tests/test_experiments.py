@@ -13,7 +13,7 @@ from conftest import ROOT
 
 from digit_recognizer.learning import experiments, recipes
 from digit_recognizer.learning.experiments import StepScores
-from digit_recognizer.learning.members import Member, MemberResult
+from digit_recognizer.learning.members import MemberResult
 
 # Fields of a recipe that are the same change: the schedule brings its own peak rate.
 ONE_CHANGE = {frozenset({"learning_rate", "schedule"})}
@@ -51,14 +51,14 @@ def test_plan_every_step_every_seed_and_tta_only_for_the_last():
     assert len(team) == len(recipes.EXPERIMENTS) * budget.seeds
     assert {m.seed for m in team} == set(range(7, 7 + budget.seeds))
     last = next(reversed(recipes.EXPERIMENTS))
-    assert all(m.tta == (m.stage == last) for m in team)
+    assert all(m.tta == (m.model == last) for m in team)
     assert all(m.train_rows == budget.train_rows for m in team)
-    assert experiments.plan("full", 0, epochs=2)[0].epochs == 2
+    assert experiments.plan("full", 0, epochs=2)[0].recipe.epochs == 2
 
 
 def _result(stage: str, seed: int, val: np.ndarray, test: np.ndarray,
             tta: np.ndarray | None = None) -> MemberResult:
-    member = Member(f"{stage}_seed{seed}", stage, seed, "quick", tta=tta is not None)
+    [member] = recipes.members(stage, [seed], "quick", tta=tta is not None)
     metrics = {"train_seconds": 1.0, "history": {"val_accuracy": [0.5, 0.6]}}
     return MemberResult(member, val, test, metrics, b"", "here", tta, tta)
 
@@ -126,7 +126,7 @@ def test_summary_names_every_verdict_and_the_budget():
     found = experiments.verdicts(steps, 10_000)
     rows = experiments.Rows(np.zeros(10_000), "10,000 validation rows", False)
     team = experiments.plan("full", 42)
-    text = experiments.summary_text(steps, found, rows, team, 37_800)
+    text = experiments.summary_text(steps, found, rows, team, 37_800, "full")
     assert "`exp_batch_norm` (change exp_batch_norm): **helps**: +4.00 points" in text
     assert "`exp_schedule` (change exp_schedule): **not settled**: +0.00 points" in text
     assert "these help: exp_batch_norm" in text
@@ -154,3 +154,11 @@ def test_markdown_table_rows_follow_the_summary():
                                "98.90–99.10% | +4.00 points | +3.77 to +4.23 | +3.54 to +4.48")
     assert lines[3].endswith("| helps |")
     assert lines[4].endswith("| 99.20% |  | +0.20 points |  | -0.06 to +0.47 | not settled |")
+
+
+def test_the_steps_table_lists_what_each_step_trained_differently():
+    rows = experiments.steps_table(experiments.plan("full", 42))
+    assert [r["step"] for r in rows] == list(recipes.EXPERIMENTS)
+    assert rows[0]["recipe differences"] == ""
+    assert rows[1]["recipe differences"] == "architecture: `compact_cnn` → `batchnorm_cnn`"
+    assert rows[4]["recipe differences"] == "augment: False → True"

@@ -71,7 +71,7 @@ def test_run_all_with_kaggle_source_downloads_runs_submits_and_prints_the_score(
     assert runs["run_id"].eq(summary["run_id"]).all() and runs["source"].eq("kaggle").all()
     assert len(sent) == 1 and sent.index[0] == len(board) - 1
     assert sent.iloc[0][["run_id", "model", "kaggle_status"]].tolist() == \
-        [summary["run_id"], summary["stage"], "complete"]
+        [summary["run_id"], summary["model"], "complete"]
     for secret in SECRET_FORMS:
         assert secret not in log
         for path in out.rglob("*"):

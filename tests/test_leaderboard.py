@@ -18,12 +18,12 @@ from digit_recognizer.layout import Outputs
 
 def summary(run_id: str = "20240501-120000") -> dict:
     table = pd.DataFrame([
-        {"stage": "dense", "val_accuracy": 0.9712345, "local_score": float("nan"),
+        {"model": "dense", "val_accuracy": 0.9712345, "local_score": float("nan"),
          "train_seconds": 12.3},
-        {"stage": "ensemble", "val_accuracy": 0.98, "local_score": 0.979999,
+        {"model": "ensemble", "val_accuracy": 0.98, "local_score": 0.979999,
          "train_seconds": None},
     ])
-    return {"run_id": run_id, "stage": "ensemble", "source": "sample", "profile": "quick",
+    return {"run_id": run_id, "model": "ensemble", "source": "sample", "profile": "quick",
             "seed": 42, "rows": json.loads(json.dumps(leaderboard.run_rows(table)))}
 
 

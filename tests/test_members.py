@@ -10,26 +10,42 @@ import pytest
 from digit_recognizer import fileio
 from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import members
+from digit_recognizer.learning import members, recipes
 from digit_recognizer.learning.members import Member
+from digit_recognizer.learning.recipe import Recipe
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"stage": "resnet"}, "unknown model 'resnet'"),
-    ({"profile": "huge"}, "unknown profile 'huge'"),
     ({"seed": -1}, "seed must be an integer >= 0"),
     ({"name": "../up"}, "use a plain file name"),
+    ({"train_rows": 0}, "train_rows must be >= 1"),
 ])
 def test_a_bad_description_fails_at_once(kwargs, message):
     with pytest.raises(DigitRecognizerError, match=message):
-        Member(**{"name": "m", "stage": "dense", "seed": 0, **kwargs})
+        Member(**{"name": "m", "model": "dense", "seed": 0, "recipe": Recipe(1),
+                  "builder": "dense", **kwargs})
 
 
-def test_make_members_every_stage_with_every_seed():
-    made = members.make_members(["dense", "batchnorm"], range(2), profile="full", epochs=30)
+@pytest.mark.parametrize(("model", "profile", "message"), [
+    ("resnet", "quick", "unknown model 'resnet'"), ("dense", "huge", "unknown profile 'huge'")])
+def test_an_unknown_model_or_profile_fails_at_once(model, profile, message):
+    with pytest.raises(DigitRecognizerError, match=message):
+        recipes.members(model, [0], profile)
+
+
+def test_members_every_model_with_every_seed_and_its_resolved_recipe():
+    made = recipes.members(["dense", "batchnorm"], range(2), profile="full", epochs=30)
     assert [m.name for m in made] == ["dense_seed0", "dense_seed1", "batchnorm_seed0",
                                       "batchnorm_seed1"]
-    assert made[3] == Member("batchnorm_seed1", "batchnorm", 1, "full", 30)
+    assert made[3] == Member("batchnorm_seed1", "batchnorm", 1,
+                             recipes.recipe("batchnorm", "full", 30), "batchnorm_cnn", "auto")
+
+
+def test_a_members_spec_is_plain_values_and_makes_the_same_member():
+    member = recipes.members("augmentation", [3], "quick", train_rows=50)[0]
+    spec = member.spec()
+    assert json.loads(json.dumps(spec)) == spec
+    assert Member.from_spec(member.name, member.seed, spec) == member
 
 
 @pytest.mark.slow
@@ -40,7 +56,7 @@ def test_same_member_same_probabilities_and_a_working_model(tiny_split, tiny_loc
     assert np.array_equal(again.test_probs, first.test_probs)
     assert first.val_probs.shape == (100, 10) and first.test_probs.shape == (200, 10)
     m = first.metrics
-    assert m["name"] == "dense_seed1" and m["stage"] == "dense" and m["seed"] == 1
+    assert m["name"] == "dense_seed1" and m["model"] == "dense" and m["seed"] == 1
     assert m["epochs"] == 1 and m["parameters"] == 784 * 400 + 400 + 400 * 10 + 10
     assert m["val_errors"] == round((1 - m["val_accuracy"]) * 100)
     assert 0 <= m["local_score"] <= 1 and m["val_accuracy"] > 0.5  # far better than chance
@@ -74,7 +90,8 @@ def _result(name: str, val: list[int], val_tta: list[int], labels: np.ndarray):
     def probs(predicted):
         return np.eye(10, dtype=np.float32)[predicted] * 0.9 + 0.01
     accuracy = float(np.mean(np.array(val) == labels))
-    return members.MemberResult(Member(name, "dense", 0), probs(val), probs(val), {
+    return members.MemberResult(Member(name, "dense", 0, Recipe(1), "dense"), probs(val),
+                                probs(val), {
         "val_accuracy": accuracy, "train_seconds": 1.0}, b"", "here", probs(val_tta),
         probs(val_tta))
 

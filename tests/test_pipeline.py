@@ -35,7 +35,7 @@ def test_chain_writes_a_valid_submission_and_every_artifact(tiny_run):
     assert list(submission.columns) == ["ImageId", "Label"]
     assert submission["ImageId"].tolist() == list(range(1, 151))
     assert submission["Label"].between(0, 9).all()
-    for name in stages.STAGES:
+    for name in stages.notebooks():
         executed = json.loads((out / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["exception"] is None
         assert (out / "html" / f"{name}.html").is_file()
@@ -45,7 +45,7 @@ def test_chain_writes_a_valid_submission_and_every_artifact(tiny_run):
         for figure in ("curves", "confusion", "mistakes"):
             assert (out / "figures" / model / f"{figure}.png").stat().st_size > 1000
     board = pd.read_csv(out / "leaderboard.csv")
-    assert set(board["stage"]) >= {"dense", "augmentation", "ensemble"}
+    assert set(board["model"]) >= {"dense", "augmentation", "ensemble"}
     assert board["source"].eq("sample").all() and board["local_score"].notna().all()
     assert "local score:" in result.stdout and "submission:" in result.stdout
     assert "kernel s" in result.stdout  # the per-notebook time split
@@ -86,7 +86,7 @@ def notebook_texts(notebook: dict):
 def test_executed_notebooks_carry_no_stderr_and_no_machine_paths(tiny_run):
     project, _ = tiny_run
     found = []
-    for name in stages.STAGES:
+    for name in stages.notebooks():
         notebook = json.loads((project / "outputs" / "notebooks" / f"{name}.ipynb").read_text())
         for cell in notebook["cells"]:
             for output in cell.get("outputs", []):
@@ -139,11 +139,11 @@ def test_same_seed_same_submission_and_no_secret_anywhere(tiny_run, tmp_path):
     # The chain up to the submission (02, 09 and 10 read no credentials and submit nothing).
     result = run_pipeline(project, *ARGS, "--only", "08", "--force", "--submit", "--dry-run", env={
         "KAGGLE_CONFIG_DIR": str(kaggle_dir), "KAGGLE_USERNAME": "planted",
-        "KAGGLE_KEY": FAKE_KEY, "DIGIT_RECOGNIZER_KAGGLE_ROWS": "400,150",
+        "KAGGLE_KEY": FAKE_KEY, "FAKE_KAGGLE_ROWS": "400,150",
     })
     assert result.returncode == 0, result.stderr[-3000:]
     assert stage_lines(result.stdout) == dict.fromkeys(
-        (*stages.STAGES["08_submit"].upstream, "08_submit"), "running")
+        (*stages.upstream("08_submit"), "08_submit"), "running")
     assert "not sent" in result.stdout.lower() or "dry-run" in result.stdout
     for name in names:
         assert (out / name).read_bytes() == before[name], name

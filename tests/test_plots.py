@@ -66,12 +66,12 @@ def test_worst_mistakes_ranked_by_the_gap_and_show_both_probabilities():
                       "true 5: p=0.40\nread 3: p=0.50"]
 
 
-def test_stage_comparison_in_percent_and_no_time_for_an_average():
+def test_model_comparison_in_percent_and_no_time_for_an_average():
     import pandas as pd
 
-    table = pd.DataFrame({"stage": ["dense", "ensemble"], "val_accuracy": [0.976, 0.9955],
+    table = pd.DataFrame({"model": ["dense", "ensemble"], "val_accuracy": [0.976, 0.9955],
                           "train_seconds": [17.0, None]})
-    accuracy, seconds = plots.stage_comparison(table).axes
+    accuracy, seconds = plots.model_comparison(table).axes
     assert accuracy.get_ylabel() == "validation accuracy (%)"
     assert [t.get_text() for t in accuracy.texts] == ["97.60%", "99.55%"]
     assert seconds.get_ylabel() == "training time (s)"

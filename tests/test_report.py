@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,11 +23,12 @@ def split_of(n_train, n_val, n_test):
 
 
 def test_quick_banner_says_smoke_run_and_points_to_the_full_profile():
+    dense, batchnorm = (recipes.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
     text = report.banner_text(source=SAMPLE, profile="quick", seed=7,
-                              split=split_of(7200, 800, 2000), models=["dense", "batchnorm"])
+                              split=split_of(7200, 800, 2000),
+                              epochs={"dense": dense, "batchnorm": batchnorm})
     assert "`sample`" in text and "8,000 training and 2,000 test rows" in text
     assert "7,200 training, 800 validation and 2,000 test images" in text
-    dense, batchnorm = (recipes.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
     assert "seed 7" in text
     assert (f"dense {dense} epochs, batchnorm {batchnorm} epochs" if dense != batchnorm
             else f"{dense} epochs per model") in text
@@ -36,7 +38,7 @@ def test_quick_banner_says_smoke_run_and_points_to_the_full_profile():
 
 def test_full_banner_and_data_banner():
     full = report.banner_text(source={**SAMPLE, "train_rows": 42000}, profile="full",
-                              models=["batchnorm"], epochs=3)
+                              epochs={"batchnorm": 3})
     assert "smoke" not in full and "3 epochs per model" in full and "fewer rows" not in full
     small = report.banner_text(source=SAMPLE, profile="full")
     assert "fewer rows" in small
@@ -86,8 +88,8 @@ def test_difference_beyond_noise_depends_on_the_number_of_rows():
     assert report.noise_points(0.97, 800) == pytest.approx(1.7, abs=0.1)
 
 
-def test_stage_summary_reads_the_history():
-    metrics = {"stage": "batchnorm", "val_accuracy": 0.97, "val_errors": 24,
+def test_model_summary_reads_the_history():
+    metrics = {"model": "batchnorm", "val_accuracy": 0.97, "val_errors": 24,
                "local_score": 0.965}
     fitting = {"accuracy": [0.9, 0.999], "val_accuracy": [0.9, 0.97]}
     text = report.model_summary_text(metrics, 800, fitting)
@@ -98,8 +100,8 @@ def test_stage_summary_reads_the_history():
 
 
 def test_comparison_names_the_best_and_the_noise():
-    rows = [{"stage": "dense", "val_accuracy": 0.90}, {"stage": "simple_cnn", "val_accuracy": 0.97},
-            {"stage": "double_cnn", "val_accuracy": 0.975}]
+    rows = [{"model": "dense", "val_accuracy": 0.90}, {"model": "simple_cnn", "val_accuracy": 0.97},
+            {"model": "double_cnn", "val_accuracy": 0.975}]
     text = report.comparison_text(rows, 800)
     assert text.index("Best on validation: `double_cnn`") < text.index("`simple_cnn`")
     assert "`simple_cnn` is 0.5 points below `double_cnn`, within the noise" in text
@@ -132,5 +134,28 @@ def test_recipe_changes_list_every_difference():
     epochs = f"epochs: {before} → {after}"
     assert (epochs in recipes.changes("batchnorm", "augmentation", "quick")) == \
         (before != after)
-    assert "these changes together" in report.changes_text("double_cnn", "batchnorm", "quick")
-    assert "exactly as" in report.changes_text("dense", "dense", "quick")
+
+
+def trained(name: str) -> dict:
+    """What a model's metrics say of its training."""
+    return {"model": name, "builder": recipes.model(name).builder,
+            "precision": recipes.model(name).precision,
+            "recipe": asdict(recipes.recipe(name, "quick"))}
+
+
+def test_changes_text_compares_what_was_trained():
+    text = report.changes_text(trained("double_cnn"), trained("batchnorm"))
+    assert "`batchnorm_cnn`" in text and "these changes together" in text
+    assert "exactly as" in report.changes_text(trained("dense"), trained("dense"))
+
+
+def test_training_text_gives_the_command_the_recipe_and_every_epoch():
+    metrics = {**trained("batchnorm"), "seed": 42, "epochs": 2, "train_seconds": 61.2}
+    epochs = [{"epoch": 1, "loss": 0.9, "accuracy": 0.7, "val_loss": 0.5, "val_accuracy": 0.9},
+              {"epoch": 2, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.95}]
+    text = report.training_text(metrics, epochs)
+    assert "`dvc repro train_batchnorm`" in text and "in 61 s" in text
+    member = report.training_text(metrics, epochs, "batchnorm_seed43", "train_seed_ensemble")
+    assert "`batchnorm_seed43` was trained by the stage `train_seed_ensemble`" in member
+    assert "a warm-up to 0.003, then a cosine decay" in text and "seed 42" in text
+    assert "| 2 | 0.4000 | 90.0% | 0.2000 | 95.0% |" in text

@@ -18,7 +18,7 @@ import json, sys
 import numpy as np
 import keras
 from digit_recognizer.datasets import preprocess
-from digit_recognizer.learning import augment, models, train
+from digit_recognizer.learning import augment, recipes, train
 
 rng = np.random.default_rng(0)
 x = rng.random((160, 28, 28, 1), dtype=np.float32)
@@ -27,8 +27,8 @@ y = preprocess.one_hot(labels)
 split = preprocess.Split(x[:128], y[:128], x[128:], y[128:], x[128:], None)
 runs = []
 for _ in range(2):
-    model = models.build("augmentation", seed=3)
-    result = train.fit(model, split, "augmentation", "quick", seed=3, epochs=2, verbose=0,
+    model = recipes.build("augmentation", seed=3)
+    result = train.fit(model, split, recipes.recipe("augmentation", "quick", 2), seed=3,
                        augmenter=augment.augmenter())
     probs = model.predict(split.x_val, verbose=0)
     runs.append({"probs": probs.tolist(), "loss": result.history["loss"],

@@ -96,9 +96,10 @@ class Trained:
         return {k: [e[k] for e in self.epochs] for k in self.epochs[0] if k != "epoch"}
 
     def load_model(self):
+        """The trained network, without its optimizer's state (what a reader looks at)."""
         import keras
 
-        return keras.saving.load_model(self.model_file)
+        return keras.saving.load_model(self.model_file, compile=False)
 
 
 def load_trained(name: str, outputs, split: Split | None = None) -> Trained:

@@ -143,9 +143,7 @@ def run_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
     per_stage = []
     for name, value in args.parameter:
         stage_name, _, key = name.rpartition(".")
-        if key not in defaults or stage_name and key not in {
-                *stages.STAGES.get(stage_name, stages.Stage("")).params,
-                *stages.STAGES.get(stage_name, stages.Stage("")).shared}:
+        if key not in defaults or stage_name and key not in settable(stage_name):
             raise DigitRecognizerError(
                 f"-p {name}: no such parameter; the parameters are {', '.join(defaults)} "
                 "(or STAGE.NAME for one stage)")
@@ -161,6 +159,15 @@ def run_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
         sections[stage_name] = graph.stage_section(stages.STAGES[stage_name],
                                                    {**values, key: value})
     return values, sections
+
+
+def settable(stage_name: str) -> set[str]:
+    """What `-p STAGE.NAME` may set: the stage's parameters and the run-wide ones it uses; a
+    training stage also its profile and epochs (which its recipes resolve)."""
+    s = stages.STAGES.get(stage_name)
+    if s is None:
+        return set()
+    return {*s.params, *s.shared, *(("profile", "epochs") if s.trains else ())}
 
 
 def write_params(root: Path, sections: dict) -> None:
@@ -190,7 +197,8 @@ _DVC_LINES = [
     (re.compile(r"^Ran experiment\(s\): (.+)$"),
      "--> recorded as the DVC experiment {} (dvc exp show lists the runs)"),
 ]
-_DVC_NOISE = re.compile(r"^(> |Updating lock file|Generating lock file|To track the changes|"
+_DVC_NOISE = re.compile(r"^(> |Executing: |Updating lock file|Generating lock file|"
+                        r"To track the changes|"
                         r"\s*git add|To enable auto staging|\s*dvc config core\.autostage|"
                         r"Use `dvc push`|Reproducing experiment|Experiment results have been "
                         r"applied|WARNING: No file hash info found for|\s*$)")
@@ -209,6 +217,7 @@ _LIBRARY_NOISE = re.compile(
 def translate(line: str, verbose: bool = False) -> str | None:
     """DVC's progress lines in the run's words; its git and remote hints, and the libraries'
     noise, dropped (all of it shown with `verbose`)."""
+    line = line.rsplit("\r", 1)[-1]  # a progress bar's last state
     for pattern, template in _DVC_LINES:
         match = pattern.match(line)
         if match:
@@ -400,11 +409,12 @@ def _submission_is_current(root: Path) -> bool:
 def _print_summary(root: Path, outputs: Outputs, targets: list[str]) -> None:
     ran = _timings(outputs)
     if ran:
-        print("\nnotebook             wall s  kernel s  imports s  work s")
+        print("\nstage                  wall s  kernel s  imports s  work s")
         for t in ran:
-            print(f"{t['notebook']:<20} {t['wall_seconds']:>6}  {t['kernel_start_seconds']:>8}  "
-                  f"{t['imports_seconds']:>9}  {t['work_seconds']:>6}")
-        print(f"{'total':<20} {sum(t['wall_seconds'] for t in ran):>6.1f}")
+            split = "".join(f"  {t[k]:>{w}}" if k in t else "  " + " " * w for k, w in (
+                ("kernel_start_seconds", 8), ("imports_seconds", 9), ("work_seconds", 6)))
+            print(f"{t['stage']:<22} {t['wall_seconds']:>6}{split}")
+        print(f"{'total':<22} {sum(t['wall_seconds'] for t in ran):>6.1f}")
     print(f"\nexecuted notebooks: {outputs.notebooks.relative_to(root)}")
     print(f"HTML export:        {(outputs.root / 'html').relative_to(root)}")
     if not outputs.summary.is_file():

@@ -122,7 +122,7 @@ def execute(source: Path, target: Path, params: dict) -> dict:
     # The first code cells are parameters (+ injected parameters) and imports.
     n_setup = next((i for i, c in enumerate(cells) if "import" in "".join(c["source"])), 0) + 1
     return {
-        "notebook": source.stem,
+        "stage": source.stem,
         "wall_seconds": round(wall, 1),
         "kernel_start_seconds": round(wall - sum(durations), 1),
         "imports_seconds": round(sum(durations[:n_setup]), 1),

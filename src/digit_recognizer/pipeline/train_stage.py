@@ -13,6 +13,7 @@ environment: neither changes what is computed. One line per epoch, or per member
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -133,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    print(f"    {time.perf_counter() - start:.1f} s", flush=True)
+    wall = round(time.perf_counter() - start, 1)
+    with open(Outputs(Path.cwd() / "outputs").timings, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"stage": args[1], "wall_seconds": wall}) + "\n")
+    print(f"    {wall:.1f} s", flush=True)
     return 0
 
 

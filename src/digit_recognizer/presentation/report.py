@@ -174,13 +174,16 @@ def _recipe_line(metrics: Mapping) -> str:
             + f"; `{metrics['precision']}` arithmetic; seed {metrics['seed']}")
 
 
-def training_text(metrics: Mapping, epochs: Sequence[Mapping]) -> str:
-    """How a model was trained and by which command, with its log: one row per epoch."""
-    name = metrics["model"]
-    text = (f"`{name}` was trained by the stage `train_{name}` of this run (`dvc repro "
-            f"train_{name}`, which `./run_all.sh` runs when the model is out of date), in "
-            f"{metrics['train_seconds']:.0f} s: {_recipe_line(metrics)}. Its recipe is the "
-            f"section `train_{name}` of `params.yaml`.\n\n"
+def training_text(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
+                  stage: str = "") -> str:
+    """How a network was trained and by which command, with its log: one row per epoch.
+    `name` (default: the metrics' model) and `stage` (default: `train_<model>`) for an
+    ensemble's member."""
+    name, stage = name or metrics["model"], stage or f"train_{metrics['model']}"
+    text = (f"`{name}` was trained by the stage `{stage}` of this run (`dvc repro {stage}`, "
+            f"which `./run_all.sh` runs when it is out of date), in "
+            f"{metrics['train_seconds']:.0f} s: {_recipe_line(metrics)}. Its recipe is in the "
+            f"section `{stage}` of `params.yaml`.\n\n"
             "| epoch | loss | accuracy | validation loss | validation accuracy |\n"
             "| ---: | ---: | ---: | ---: | ---: |\n")
     for e in epochs:
@@ -189,8 +192,9 @@ def training_text(metrics: Mapping, epochs: Sequence[Mapping]) -> str:
     return text
 
 
-def training(metrics: Mapping, epochs: Sequence[Mapping]) -> Markdown:
-    return Markdown(training_text(metrics, epochs))
+def training(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
+             stage: str = "") -> Markdown:
+    return Markdown(training_text(metrics, epochs, name, stage))
 
 
 def model_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = None) -> str:
