@@ -40,7 +40,7 @@ def test_csv(tmp_path, digits) -> Path:
     return data.write_digits_csv(tmp_path / "test.csv", digits[0][:7])
 
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", "run_all.sh",
+PROJECT_FILES = ("dvc.yaml", ".dvc/config", ".dvcignore", "run_all.sh",
                  "requirements.txt", "pyproject.toml")
 
 

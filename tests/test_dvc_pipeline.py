@@ -264,7 +264,8 @@ def test_a_new_seed_reruns_the_split_on_and_switching_back_restores_it(project):
     assert ran(run_pipeline(root, *FAST, "--seed", "7", "--only", "03", env=env)) == {
         "03_preprocess"}
     assert stale(root, env) == {s for s in stages.STAGES if "03_preprocess" in
-                                stages.upstream(s) or "seed" in stages.STAGES[s].shared}
+                                stages.upstream(s) or "seed" in stages.STAGES[s].shared} - {
+        "03_preprocess"}
     back = run_pipeline(root, *FAST, "--only", "03", env=env)
     assert ran(back) == set()
     assert stage_lines(back.stdout)["03_preprocess"] == "restored"
@@ -308,8 +309,10 @@ def test_a_stage_added_to_the_manifest_alone_runs(project):
     sections = yaml.safe_load((root / "params.yaml").read_text())
     sections["11_toy"] = graph.stage_section(toy, {**graph.run_defaults(), "size": 5})
     (root / "params.yaml").write_text(yaml.safe_dump(sections))
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     result = subprocess.run([sys.executable, "-m", "dvc", "repro", "11_toy"], cwd=root,
-                            capture_output=True, text=True, env={**os.environ, **env})
+                            capture_output=True, text=True,
+                            env={**os.environ, **env, "PATH": path})
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((root / "outputs" / "toy.json").read_text()) == {"size": 5, "seed": 42}
     assert (root / "outputs" / "notebooks" / "11_toy.ipynb").is_file()
@@ -433,3 +436,33 @@ def test_a_refused_submission_fails_the_run_with_the_submit_status(project):
     result = run_pipeline(root, *FAST, "--submit", env=env)  # the stand-in's file is no CSV
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     assert "nothing was submitted" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_in_a_git_checkout_every_run_is_an_experiment_that_dvc_compares(project):
+    root, env = project
+    (root / ".gitignore").write_text("/outputs/*\n")
+    (root / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    (root / "params.yaml").unlink()
+    (root / "dvc.lock").unlink()  # the run's, as in a fresh clone
+    git = {**os.environ, **env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):
+        subprocess.run(["git", *command], cwd=root, check=True, env=git)
+    first = run_pipeline(root, *FAST, "-p", "images", "'a.png'", env=git)
+    second = run_pipeline(root, *FAST, "-p", "images", "'b.png'", env=git)
+    assert "09_own_handwriting" in ran(second) and "recorded as the DVC experiment" in \
+        second.stdout, first.stdout[-2000:] + first.stderr[-2000:]
+    shown = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=root,
+                           capture_output=True, text=True, env=git)
+    assert shown.returncode == 0, shown.stderr
+    runs = [e for rev in json.loads(shown.stdout) for e in (rev.get("experiments") or [])]
+    names = {e["name"] for e in runs}
+    assert len(names) == 2 and all(n.startswith("run-") for n in names), names
+    for run in runs:
+        data = run["revs"][0]["data"]
+        assert "outputs/summary.json" in data["metrics"]
+        assert data["params"]["params.yaml"]["data"]["09_own_handwriting"]["images"] in (
+            "a.png", "b.png")
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                            text=True).stdout.split("\n")
+    assert {line for line in status if line} == {"?? dvc.lock", "?? params.yaml"}

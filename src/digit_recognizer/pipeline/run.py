@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -252,8 +253,9 @@ def dvc_command(targets: list[str], force: bool, run_id: str, experiment: bool) 
 
 def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Path,
               verbose: bool = False) -> int:
-    """Run DVC, showing its progress; every line also goes to `log`. Ctrl-C or SIGTERM stop
-    every process it started.
+    """Run DVC, showing its progress on the standard output and the stages' errors on the
+    standard error, without the libraries' noise; every line also goes to `log`. Ctrl-C or
+    SIGTERM stop every process it started.
 
     `stage_env` reaches the stages' commands (the run id, where ensemble members train).
     """
@@ -261,15 +263,25 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, bufsize=1,
+                               stderr=subprocess.PIPE, text=True, bufsize=1,
                                start_new_session=True)
+    lock = threading.Lock()
+
+    def relay(stream, to) -> None:
+        for line in stream:
+            shown = translate(line.rstrip("\n"), verbose)
+            with lock:
+                record.write(line)
+                if shown is not None:
+                    print(shown, file=to, flush=True)
+
     try:
         with open(log, "w", encoding="utf-8") as record:
-            for line in process.stdout:
-                record.write(line)
-                shown = translate(line.rstrip("\n"), verbose)
-                if shown is not None:
-                    print(shown, flush=True)
+            errors = threading.Thread(target=relay, args=(process.stderr, sys.stderr),
+                                      daemon=True)
+            errors.start()
+            relay(process.stdout, sys.stdout)
+            errors.join()
         return process.wait()
     except KeyboardInterrupt:
         os.killpg(process.pid, signal.SIGTERM)
