@@ -375,7 +375,7 @@ def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
     from digit_recognizer.kaggle import submissions
 
     message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
-    model = json.loads(outputs.summary.read_text()).get("stage", "") \
+    model = json.loads(outputs.summary.read_text()).get("model", "") \
         if outputs.summary.is_file() else ""  # the network of submission.csv
     record = leaderboard.SubmissionRecord(outputs.leaderboard, run_id=run_id, model=model)
     print("\n==> submitting to Kaggle")

@@ -109,7 +109,9 @@ def train_experiments(outputs: Outputs, values: dict) -> None:
 
 
 def run(root: Path, kind: str, name: str) -> None:
-    outputs = Outputs(root / "outputs")
+    # Relative to the project (DVC runs the command there): the metrics name no folder of this
+    # machine, so two runs compare on any machine.
+    outputs = Outputs(Path(os.path.relpath(root / "outputs")))
     values = section(root, name)
     verbose = os.environ.get(VERBOSE_ENV) == "1"
     if kind == "model":
