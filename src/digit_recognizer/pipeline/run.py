@@ -272,24 +272,26 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
             shown = translate(line.rstrip("\n"), verbose)
             with lock:
                 record.write(line)
-                if shown is not None:
+                if shown is not None and to is not None:
                     print(shown, file=to, flush=True)
 
-    try:
-        with open(log, "w", encoding="utf-8") as record:
-            errors = threading.Thread(target=relay, args=(process.stderr, sys.stderr),
-                                      daemon=True)
-            errors.start()
+    with open(log, "w", encoding="utf-8") as record:
+        errors = threading.Thread(target=relay, args=(process.stderr, sys.stderr), daemon=True)
+        errors.start()
+        try:
             relay(process.stdout, sys.stdout)
             errors.join()
-        return process.wait()
-    except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        raise
+            return process.wait()
+        except KeyboardInterrupt:
+            os.killpg(process.pid, signal.SIGTERM)
+            # Keep reading what the stages print while they unwind, or a full pipe would
+            # block them before they remove their partial files.
+            threading.Thread(target=relay, args=(process.stdout, None), daemon=True).start()
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:
