@@ -20,23 +20,14 @@ from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.pipeline import graph
+from digit_recognizer.pipeline.train_stage import RUN_ID_ENV, section
 
 KERNEL_NAME = "digit-recognizer"
-RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"  # the same name as train_stage.RUN_ID_ENV
 # Output that native libraries write straight to the kernel's file descriptors (TensorFlow's
 # C++ start-up and tf.data log lines) goes to the runner's terminal, not into the notebook:
 # ipykernel forwards it into the executed cells only when capture_fd_output is on (its
 # default). Python's own sys.stdout and sys.stderr are still captured as usual.
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
-
-
-def read_params(root: Path) -> dict:
-    import yaml
-
-    path = root / "params.yaml"
-    if not path.is_file():
-        raise DigitRecognizerError(f"{path} not found: run ./run_all.sh (it writes it)")
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def runner_values(root: Path, outputs: Outputs) -> dict:
@@ -57,10 +48,7 @@ def notebook_parameters(root: Path, name: str) -> dict:
     """What papermill injects: the stage's section of params.yaml and the runner's values, as
     far as the notebook declares them."""
     declared = graph.declared_parameters(root / "notebooks" / f"{name}.ipynb")
-    params = read_params(root)
-    if name not in params:
-        raise DigitRecognizerError(f"params.yaml has no section {name}: run ./run_all.sh")
-    values = {**params[name], **runner_values(root, Outputs(root / "outputs"))}
+    values = {**section(root, name), **runner_values(root, Outputs(root / "outputs"))}
     return {key: values[key] for key in declared if key in values}
 
 

@@ -31,6 +31,7 @@ KINDS = ("model", "ensemble", "experiments")
 
 
 def section(root: Path, name: str) -> dict:
+    """The stage's section of `params.yaml` (the notebooks' runner reads it here too)."""
     import yaml
 
     path = root / "params.yaml"
