@@ -28,11 +28,14 @@ import io
 import json
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 API = "/api/v1/"
@@ -109,8 +112,72 @@ class Request:
         return json.loads(self.body or b"{}")
 
 
+class _DatasetsAndNotebooks:
+    """FakeKaggle's dataset and notebook RPCs (kaggle-run); the notebooks live in FakeKernels."""
+
+    def _rpc_StartBlobUpload(self, body: dict):  # noqa: N802
+        token = f"dataset-blob-{len(self.blobs) + 1}"
+        self.blobs[token] = (body.get("name", ""), b"")
+        return _json({"token": token, "createUrl": f"http://localhost/blob/{token}"})
+
+
+    def _dataset_files(self, files: list[dict]) -> dict[str, bytes] | None:
+        found = {}
+        for new in files or []:
+            if not self.blobs.get(new.get("token"), ("", b""))[1]:
+                return None
+            name, data = self.blobs[new["token"]]
+            found[name] = data
+        return found
+
+
+    def _rpc_GetDatasetStatus(self, body: dict):  # noqa: N802
+        ref = f"{body.get('ownerSlug')}/{body.get('datasetSlug')}"
+        if ref not in self.datasets:
+            return _error(404, "Dataset not found")
+        return _json({"status": "READY"})
+
+
+    def _rpc_CreateDataset(self, body: dict):  # noqa: N802
+        ref = f"{body.get('ownerSlug')}/{body.get('slug')}"
+        if body.get("ownerSlug") != self.username:
+            return _error(403, "Permission 'datasets.create' was denied")
+        files = self._dataset_files(body.get("files"))
+        if not files:
+            return _error(400, "No uploaded file for this token")
+        self.datasets[ref] = [files]
+        return _json({"ref": ref, "url": f"https://www.kaggle.com/datasets/{ref}", "status": "ok",
+                      "error": ""})
+
+
+    def _rpc_CreateDatasetVersion(self, body: dict):  # noqa: N802
+        ref = f"{body.get('ownerSlug')}/{body.get('datasetSlug')}"
+        if ref not in self.datasets:
+            return _error(404, "Dataset not found")
+        if body.get("ownerSlug") != self.username:
+            return _error(403, "Permission 'datasets.update' was denied")
+        files = self._dataset_files(body.get("body", {}).get("files"))
+        if not files:
+            return _error(400, "No uploaded file for this token")
+        self.datasets[ref].append(files)
+        return _json({"ref": ref, "url": f"https://www.kaggle.com/datasets/{ref}", "status": "ok",
+                      "error": ""})
+
+    def _rpc_GetKernel(self, body: dict):  # noqa: N802
+        return self.kernels.GetKernel(body)
+
+    def _rpc_SaveKernel(self, body: dict):  # noqa: N802
+        return self.kernels.SaveKernel(body)
+
+    def _rpc_GetKernelSessionStatus(self, body: dict):  # noqa: N802
+        return self.kernels.GetKernelSessionStatus(body)
+
+    def _rpc_ListKernelSessionOutput(self, body: dict):  # noqa: N802
+        return self.kernels.ListKernelSessionOutput(body)
+
+
 @dataclass
-class FakeKaggle:
+class FakeKaggle(_DatasetsAndNotebooks):
     """The fake server's state; tests change the knobs before running the client."""
 
     username: str = "tester"
@@ -134,8 +201,15 @@ class FakeKaggle:
     unexpected: list[str] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     submissions: list[dict] = field(default_factory=list)
+    # Datasets and notebooks (kaggle-run): blob token -> (file name, bytes); dataset
+    # "owner/slug" -> its versions, each {file name: bytes}; the notebooks (FakeKernels).
+    blobs: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    datasets: dict[str, list[dict[str, bytes]]] = field(default_factory=dict)
+    kernels: FakeKernels = None
 
     def __post_init__(self) -> None:
+        if self.kernels is None:
+            self.kernels = FakeKernels(self)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -160,6 +234,7 @@ class FakeKaggle:
 
     def stop(self) -> None:
         self._release.set()
+        self.kernels.join()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -219,6 +294,14 @@ class FakeKaggle:
                 return _error(404, "Unknown upload")
             self.uploads[token] = request.body
             return 200, {"Content-Type": "application/json"}, b"{}"
+        if request.method == "PUT" and request.path.startswith("/blob/"):
+            token = request.path.rsplit("/", 1)[-1]
+            if token not in self.blobs:
+                return _error(404, "Unknown upload")
+            self.blobs[token] = (self.blobs[token][0], request.body)
+            return 200, {"Content-Type": "application/json"}, b"{}"
+        if request.method == "GET" and request.path.startswith("/kernel-output/"):
+            return self.kernels.output_file(request.path)
         if request.method == "GET" and request.path == f"/files/{COMPETITION}.zip":
             return 200, {"Content-Type": "application/zip",
                          "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}, self.zip_bytes
@@ -236,7 +319,8 @@ class FakeKaggle:
             self.unexpected.append(f"POST {request.path}")
             return _error(404, "Not found")
         body = request.json()
-        if body.get("competitionName") != COMPETITION or not self.exists:
+        if "CompetitionApiService" in request.path and \
+                (body.get("competitionName") != COMPETITION or not self.exists):
             return _error(404, "Competition not found")
         return handler(body)
 
@@ -281,6 +365,162 @@ class FakeKaggle:
                     sub.update(status="COMPLETE", publicScore=self.score, privateScore="")
             listed.append({k: v for k, v in sub.items() if k != "token"})
         return _json({"submissions": listed[: body.get("pageSize", 20)]})
+
+
+# ------------------------------------------------------------------ datasets and notebooks
+#
+#    POST .../blobs.BlobApiService/StartBlobUpload           -> {token, createUrl: /blob/<token>}
+#    PUT  /blob/<token>                                       -> 200 (the file's bytes)
+#    POST .../datasets.DatasetApiService/GetDatasetStatus    -> {status} or 404
+#    POST .../datasets.DatasetApiService/CreateDataset       -> {ref, url, status, error}
+#    POST .../datasets.DatasetApiService/CreateDatasetVersion -> {ref, url, status, error}
+#    POST .../kernels.KernelsApiService/GetKernel            -> {metadata: {currentVersionNumber}}
+#    POST .../kernels.KernelsApiService/SaveKernel           -> {ref, url, versionNumber, error}
+#    POST .../kernels.KernelsApiService/GetKernelSessionStatus -> {status, failureMessage}
+#    POST .../kernels.KernelsApiService/ListKernelSessionOutput -> {files, log, nextPageToken}
+#    GET  /kernel-output/<version>/<file>                    -> the file
+
+
+@dataclass
+class KernelVersion:
+    number: int
+    request: dict  # what SaveKernel got
+    state: str = "QUEUED"
+    failure: str = ""
+    log: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    status_calls: int = 0
+    thread: threading.Thread | None = None
+
+
+@dataclass
+class FakeKernels:
+    """The notebooks of the fake account, and how their runs end.
+
+    With `execute` set, a pushed notebook really runs: a folder laid out like /kaggle (the
+    competition under input/competitions/digit-recognizer/, the attached datasets under
+    input/datasets/OWNER/SLUG/, working/ and temp/) is made under `workdir`, "/kaggle" in the
+    code is replaced by it, and papermill executes the notebook with `env`. Otherwise a run
+    ends as `outcome` says: ("COMPLETE", {file: bytes}, log) or ("ERROR", failure, log), after
+    `running_polls` status requests in RUNNING.
+    """
+
+    server: FakeKaggle
+    execute: bool = False
+    workdir: Path | None = None
+    env: dict | None = None
+    outcome: tuple = ("COMPLETE", {}, "")
+    running_polls: int = 1
+    refuse_push: str = ""  # SaveKernel answers with this error (a quota, an accelerator)
+    versions: dict[str, list[KernelVersion]] = field(default_factory=dict)
+
+    def join(self) -> None:
+        for runs in self.versions.values():
+            for run in runs:
+                if run.thread is not None:
+                    run.thread.join(timeout=900)
+
+    def _runs(self, body: dict) -> list[KernelVersion] | None:
+        return self.versions.get(f"{body.get('userName')}/{body.get('kernelSlug')}")
+
+    def GetKernel(self, body: dict):  # noqa: N802
+        runs = self._runs(body)
+        if not runs:
+            return _error(404, "Kernel not found")
+        return _json({"metadata": {"ref": f"{body['userName']}/{body['kernelSlug']}",
+                                   "slug": body["kernelSlug"],
+                                   "currentVersionNumber": runs[-1].number}})
+
+    def SaveKernel(self, body: dict):  # noqa: N802
+        ref = body.get("slug", "")
+        if ref.split("/")[0] != self.server.username:
+            return _error(403, "Permission 'kernels.create' was denied")
+        if self.refuse_push:
+            return _json({"error": self.refuse_push})
+        runs = self.versions.setdefault(ref, [])
+        run = KernelVersion(len(runs) + 1, body)
+        runs.append(run)
+        if self.execute:
+            run.thread = threading.Thread(target=self._execute, args=(ref, run), daemon=True)
+            run.thread.start()
+        return _json({"ref": f"/code/{ref}", "url": f"https://www.kaggle.com/code/{ref}",
+                      "versionNumber": run.number, "error": ""})
+
+    def GetKernelSessionStatus(self, body: dict):  # noqa: N802
+        runs = self._runs(body)
+        if not runs:
+            return _error(404, "Kernel not found")
+        run = runs[-1]
+        run.status_calls += 1
+        if not self.execute and run.status_calls > 1 and run.state in ("QUEUED", "RUNNING"):
+            if run.status_calls > 1 + self.running_polls:
+                state, detail, log = self.outcome
+                run.state, run.log = state, log
+                if state == "COMPLETE":
+                    run.files = dict(detail)
+                else:
+                    run.failure = detail
+            else:
+                run.state = "RUNNING"
+        return _json({"status": run.state, "failureMessage": run.failure})
+
+    def ListKernelSessionOutput(self, body: dict):  # noqa: N802
+        runs = self._runs(body)
+        if not runs:
+            return _error(404, "Kernel not found")
+        run = runs[-1]
+        names = sorted(run.files)
+        start = int(body.get("pageToken") or 0)
+        size = int(body.get("pageSize") or 20)
+        page = names[start:start + size]
+        more = start + size < len(names)
+        log = json.dumps([{"stream_name": "stdout", "time": 0.0, "data": run.log}]) \
+            if run.log else ""
+        return _json({"files": [{"fileName": name,
+                                 "url": f"http://localhost/kernel-output/{run.number}/{name}"}
+                                for name in page],
+                      "log": log, "nextPageToken": str(start + size) if more else ""})
+
+    def output_file(self, path: str):
+        _, _, number, name = path.split("/", 3)
+        for runs in self.versions.values():
+            for run in runs:
+                if str(run.number) == number and name in run.files:
+                    return 200, {"Content-Type": "application/octet-stream"}, run.files[name]
+        return _error(404, "No such output file")
+
+    def _execute(self, ref: str, run: KernelVersion) -> None:
+        root = Path(self.workdir) / f"{ref.replace('/', '-')}-v{run.number}"
+        competition = root / "input" / "competitions" / COMPETITION
+        competition.mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(self.server.zip_bytes)) as archive:
+            archive.extractall(competition)
+        for source in run.request.get("datasetDataSources") or []:
+            folder = root / "input" / "datasets" / source
+            folder.mkdir(parents=True)
+            for name, data in self.server.datasets[source][-1].items():
+                (folder / name).write_bytes(data)
+        (root / "working").mkdir()
+        (root / "temp").mkdir()
+        notebook = json.loads(run.request["text"])
+        for cell in notebook["cells"]:
+            cell["source"] = cell["source"].replace('"/kaggle"', json.dumps(str(root)))
+        (root / "pushed.ipynb").write_text(json.dumps(notebook))
+        run.state = "RUNNING"
+        done = subprocess.run(
+            [sys.executable, "-m", "papermill", str(root / "pushed.ipynb"),
+             str(root / "working" / "__notebook__.ipynb"), "-k", "python3",
+             "--cwd", str(root / "working"), "--log-output", "--no-progress-bar"],
+            env={**(self.env or {}), "FAKE_KAGGLE_ROOT": str(root)}, capture_output=True,
+            text=True, timeout=900)
+        run.log = done.stdout + done.stderr
+        run.files = {p.relative_to(root / "working").as_posix(): p.read_bytes()
+                     for p in sorted((root / "working").rglob("*")) if p.is_file()}
+        if done.returncode == 0:
+            run.state = "COMPLETE"
+        else:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            run.state, run.failure = "ERROR", (lines[-1] if lines else "the notebook failed")
 
 
 def _json(data: dict, status: int = 200) -> tuple[int, dict, bytes]:

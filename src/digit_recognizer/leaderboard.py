@@ -10,6 +10,9 @@ The only module that writes it, with one row schema (COLUMNS) for both kinds of 
   Kaggle's error, if any). Only these rows have a `kaggle_status`; `fill_pending` fills them in
   from the submissions Kaggle lists.
 
+`trained_on` says where the models were trained: `here` (this machine's `./run_all.sh`), or the
+Kaggle notebook's version and machine for a run of `digit-recognizer kaggle-run`.
+
 Every write replaces the file atomically. Older files (a `stage` column instead of `model`,
 fewer columns) are read as if written with today's schema, and rewritten so on the next write.
 """
@@ -29,7 +32,7 @@ from digit_recognizer.errors import DigitRecognizerError
 COLUMNS = [
     "run_id", "time", "source", "profile", "seed", "model",
     "val_accuracy", "local_score", "train_seconds", "kaggle_score",
-    "kaggle_submission", "kaggle_status", "note",
+    "kaggle_submission", "kaggle_status", "note", "trained_on",
 ]
 # A listed submission whose id is unknown matches a row with its description, dated no earlier
 # than this before the row's time (Kaggle's clock and ours may differ; the Kaggle code allows
@@ -93,13 +96,13 @@ def _number(value, digits: int | None = None) -> float | None:
     return float(value) if digits is None else round(float(value), digits)
 
 
-def append_run(path: str | os.PathLike, summary: dict) -> Path:
+def append_run(path: str | os.PathLike, summary: dict, trained_on: str = "here") -> Path:
     """Append a run's rows from 08_submit's `summary` (its run id, source, profile, seed and
-    `rows`), timed now."""
+    `rows`), timed now; `trained_on` says where (`here`, or the Kaggle notebook's version)."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     run = {"run_id": summary.get("run_id") or "interactive", "time": now,
            "source": summary.get("source"), "profile": summary.get("profile"),
-           "seed": summary.get("seed")}
+           "seed": summary.get("seed"), "trained_on": trained_on}
     return append(path, [{**run, **row} for row in summary["rows"]])
 
 
@@ -117,10 +120,12 @@ class SubmissionRecord:
     exception. `recorded` says whether the row is there.
     """
 
-    def __init__(self, path: str | os.PathLike, run_id: str | None = None, model: str = ""):
+    def __init__(self, path: str | os.PathLike, run_id: str | None = None, model: str = "",
+                 trained_on: str = ""):
         self.path = Path(path)
         self.run_id = run_id or ""
         self.model = model
+        self.trained_on = trained_on
         self.recorded = False
         self.error = ""
         self._awaiting_score = False
@@ -131,6 +136,7 @@ class SubmissionRecord:
                 "run_id": self.run_id,
                 "time": _iso(submission["submitted_at"]),
                 "model": self.model,
+                "trained_on": self.trained_on,
                 "kaggle_score": submission["public_score"],
                 "kaggle_submission": submission["id"] or "",
                 "kaggle_status": submission["status"],

@@ -7,7 +7,9 @@ each process starts. With any of these variables set, it sets the Kaggle modules
 
   FAKE_KAGGLE_ROWS=TRAIN,TEST  rows of the fake competition's train.csv and test.csv
   FAKE_KAGGLE_BACKOFF_S=S      first retry delay (doubles each retry)
-  FAKE_KAGGLE_POLL_S=S         delay between two requests for a submission's score
+  FAKE_KAGGLE_POLL_S=S         delay between two requests for a submission's score or a run's
+                               status (and between two progress lines of a run)
+  FAKE_KAGGLE_ROOT=DIR         what a Kaggle notebook sees as /kaggle (input/, working/)
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ def _apply() -> None:
     rows = os.environ.get("FAKE_KAGGLE_ROWS")
     backoff = os.environ.get("FAKE_KAGGLE_BACKOFF_S")
     poll = os.environ.get("FAKE_KAGGLE_POLL_S")
-    if not (rows or backoff or poll):
+    root = os.environ.get("FAKE_KAGGLE_ROOT")
+    if not (rows or backoff or poll or root):
         return
     try:
-        from digit_recognizer.kaggle import download, submissions, transport
+        from digit_recognizer.kaggle import download, kernels, submissions, transport
     except ImportError:  # a Python without the project (run_all.sh's first checks)
         return
     if rows:
@@ -30,7 +33,14 @@ def _apply() -> None:
     if backoff:
         transport.BACKOFF_S = float(backoff)
     if poll:
-        submissions.POLL_S = float(poll)
+        submissions.POLL_S = kernels.POLL_S = kernels.REPORT_S = float(poll)
+    if root:
+        from pathlib import Path
+
+        from digit_recognizer.pipeline import sources
+
+        sources.KAGGLE_INPUT, sources.KAGGLE_WORKING = Path(root) / "input", \
+            Path(root) / "working"
 
 
 _apply()

@@ -92,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "this machine belongs to (default: a Ray instance for this run)")
     p.add_argument("--verbose", action="store_true",
                    help="show everything: Keras's progress, TensorFlow's and Jupyter's logs")
+    p.add_argument("--on-kaggle", action="store_true",
+                   help="run on Kaggle's GPU instead of here, download the results (options: "
+                        "digit-recognizer kaggle-run --help)")
     p.add_argument("--submit", action="store_true", help="submit the result to Kaggle")
     p.add_argument("--dry-run", action="store_true", help="with --submit: show, do not send")
     p.add_argument("--message", default="", help="Kaggle submission message")
@@ -295,6 +298,11 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--on-kaggle" in argv:
+        from digit_recognizer.kaggle import kernel_cli
+
+        return kernel_cli.main([arg for arg in argv if arg != "--on-kaggle"])
     fileio.unwind_on_sigterm()
     try:
         args = parse_args(argv)
@@ -365,7 +373,7 @@ def _record_run(outputs: Outputs, run_id: str) -> None:
     if summary.get("run_id") != run_id or "rows" not in summary:
         return
     try:
-        leaderboard.append_run(outputs.leaderboard, summary)
+        leaderboard.append_run(outputs.leaderboard, summary, trained_on="here")
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise DigitRecognizerError(
@@ -373,16 +381,25 @@ def _record_run(outputs: Outputs, run_id: str) -> None:
 
 
 def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
+    model = json.loads(outputs.summary.read_text()).get("model", "") \
+        if outputs.summary.is_file() else ""  # the network of submission.csv
+    message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
+    return submit_run(outputs.submission, outputs.leaderboard, run_id=run_id, model=model,
+                      message=message, dry_run=args.dry_run, trained_on="here")
+
+
+def submit_run(submission: Path, leaderboard_csv: Path, *, run_id: str, model: str,
+               message: str, dry_run: bool, trained_on: str) -> int:
+    """Submit a run's `submission` to Kaggle, recording it in the leaderboard; the exit status
+    of `digit-recognizer submit` (see its --help)."""
     from digit_recognizer import leaderboard
     from digit_recognizer.kaggle import submissions
 
-    message = args.message or f"digit-recognizer run {run_id} ({args.profile} profile)"
-    model = json.loads(outputs.summary.read_text()).get("model", "") \
-        if outputs.summary.is_file() else ""  # the network of submission.csv
-    record = leaderboard.SubmissionRecord(outputs.leaderboard, run_id=run_id, model=model)
+    record = leaderboard.SubmissionRecord(leaderboard_csv, run_id=run_id, model=model,
+                                          trained_on=trained_on)
     print("\n==> submitting to Kaggle")
     try:
-        result = submissions.submit(outputs.submission, message=message, dry_run=args.dry_run,
+        result = submissions.submit(submission, message=message, dry_run=dry_run,
                                     on_sent=record.sent)
     except submissions.NotSubmitted as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -391,7 +408,6 @@ def _submit(args: argparse.Namespace, outputs: Outputs, run_id: str) -> int:
     print(result)
     if record.error:
         print(f"warning: not recorded in the leaderboard: {record.error}")
-    # The same exit statuses as `digit-recognizer submit` (see its --help).
     return result.exit_status
 
 

@@ -1,0 +1,221 @@
+"""`digit-recognizer kaggle-run` (and `./run_all.sh --on-kaggle`): the chain on Kaggle's GPU.
+
+    digit-recognizer kaggle-run [--accelerator A] [--submit] [RUN_ALL OPTIONS...]
+    digit-recognizer kaggle-run --follow OWNER/SLUG [--submit]
+
+1. package the project at the current commit and upload it as a private dataset of yours;
+2. push a private notebook that installs it and runs `./run_all.sh OPTIONS` on the accelerator,
+   with the competition attached;
+3. follow the run (Ctrl-C stops following, not the run);
+4. download its output into outputs/kaggle-runs/<slug>-v<version>/, add its rows to the
+   leaderboard, print its summary;
+5. with --submit, send the downloaded submission (the same outcomes as `digit-recognizer
+   submit`).
+
+Exit status: 0 done (with --submit: the submission's status), 1 the run failed on Kaggle,
+2 refused before anything started, 3 the run may be going on but was not followed to its end
+(the message gives the command that resumes), 130 interrupted (likewise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from digit_recognizer import fileio, leaderboard
+from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.kaggle import bundle
+from digit_recognizer.kaggle.credentials import credentials_help, has_credentials
+
+EXIT_DONE, EXIT_RUN_FAILED, EXIT_REFUSED, EXIT_NOT_FOLLOWED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+RUNS_FOLDER = Path("outputs") / "kaggle-runs"
+# Options of ./run_all.sh that cannot mean anything on Kaggle's machine.
+LOCAL_ONLY = ("--mnist-dir", "--data-dir", "--workers", "--ray-address")
+# Handled here, after the download, not by the remote run (it holds no credentials).
+SUBMIT_OPTIONS = {"--submit": 0, "--dry-run": 0, "--message": 1}
+LOG_TAIL = 20
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="digit-recognizer kaggle-run", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n", 1)[0],
+        epilog="Every other option is one of ./run_all.sh (see ./run_all.sh --help): "
+               "--profile, -p NAME VALUE, --seed, --only, ... They are checked here, before "
+               "anything is uploaded.\n\n" + __doc__.split("\n\n", 2)[2])
+    p.add_argument("--accelerator", default=bundle.DEFAULT_ACCELERATOR,
+                   help="Kaggle's machine shape (default %(default)s; P100 fails on the "
+                        "current image's PyTorch builds; None: Kaggle's CPU)")
+    p.add_argument("--dataset", default="", metavar="OWNER/SLUG",
+                   help=f"the code dataset (default YOURNAME/{bundle.CODE_DATASET_SLUG})")
+    p.add_argument("--kernel", default="", metavar="OWNER/SLUG",
+                   help=f"the notebook (default YOURNAME/{bundle.KERNEL_SLUG})")
+    p.add_argument("--follow", default="", metavar="OWNER/SLUG",
+                   help="push nothing: follow the notebook's latest run, then download as "
+                        "usual")
+    p.add_argument("--wait-minutes", type=float, default=720.0, metavar="M",
+                   help="stop following after M minutes (default 720, Kaggle's 12-hour "
+                        "session limit); the run goes on")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args, rest = parser().parse_known_args(argv)
+    try:
+        return _main(args, rest)
+    except DigitRecognizerError as exc:
+        from digit_recognizer.kaggle.kernels import NotFollowed
+
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOLLOWED if isinstance(exc, NotFollowed) else EXIT_REFUSED
+
+
+def _main(args: argparse.Namespace, rest: list[str]) -> int:
+    from digit_recognizer.pipeline import run
+
+    options = run.parse_args(rest)  # the run's options, refused here if wrong
+    for name in LOCAL_ONLY:
+        if any(arg == name or arg.startswith(name + "=") for arg in rest):
+            raise DigitRecognizerError(f"{name} means nothing on Kaggle's machine: leave it out")
+    if options.source not in ("auto", "kaggle"):
+        raise DigitRecognizerError(f"--source {options.source}: on Kaggle the run reads the "
+                                   "competition attached to its notebook: leave --source out")
+    if not has_credentials():
+        raise DigitRecognizerError(f"no Kaggle credentials found: {credentials_help()}")
+    from digit_recognizer.kaggle import kernels
+    from digit_recognizer.kaggle.transport import kaggle_api
+
+    api = kaggle_api()
+    user = api.get_config_value(api.CONFIG_NAME_USER) or ""
+    root = run.find_root()
+    if args.follow:
+        ref = kernels.Ref.parse(args.follow, "--follow")
+    else:
+        ref = _push(api, user, args, _remote_args(rest), root)
+    return _finish(api, ref, args, options, root)
+
+
+def _remote_args(rest: list[str]) -> list[str]:
+    """The run's options less those handled here (--submit, --dry-run, --message)."""
+    kept, skip = [], 0
+    for arg in rest:
+        if skip:
+            skip -= 1
+            continue
+        name = arg.split("=", 1)[0]
+        if name in SUBMIT_OPTIONS:
+            skip = SUBMIT_OPTIONS[name] if "=" not in arg else 0
+            continue
+        kept.append(arg)
+    return kept
+
+
+def _push(api, user: str, args, run_args: list[str], root: Path):
+    from digit_recognizer.kaggle import kernels
+
+    dataset = kernels.Ref.parse(args.dataset or f"{user}/{bundle.CODE_DATASET_SLUG}", "--dataset")
+    kernel = kernels.Ref.parse(args.kernel or f"{user}/{bundle.KERNEL_SLUG}", "--kernel")
+    for ref, option in ((dataset, "--dataset"), (kernel, "--kernel")):
+        if ref.owner.lower() != user.lower():
+            raise kernels.Refused(f"{option} {ref} belongs to another account than your "
+                                  f"credentials' ({user}): pass {option} {user}/SLUG")
+    run_name = time.strftime("%Y%m%d-%H%M%S")
+    with tempfile.TemporaryDirectory(prefix="kaggle-run-") as work:
+        work = Path(work)
+        commit = bundle.project_archive(root, work / "dataset")
+        note = (f"; {commit.uncommitted} uncommitted change(s) are not part of it"
+                if commit.uncommitted else "")
+        print(f"==> packaged commit {commit.sha[:12]}{note}")
+        bundle.dataset_metadata(work / "dataset", str(dataset))
+        done = kernels.publish_code(api, dataset, work / "dataset" / bundle.ARCHIVE,
+                                    f"kaggle-run {run_name}, commit {commit.sha[:12]}")
+        print(f"==> code dataset {dataset}: {done}; waiting until Kaggle has processed it")
+        kernels.wait_until_ready(api, dataset, print)
+        bundle.kernel_folder(work / "kernel", kernel=str(kernel), dataset=str(dataset),
+                             accelerator=args.accelerator, run_args=run_args,
+                             commit=commit.sha, run_name=run_name)
+        pushed = kernels.push(api, work / "kernel", kernel, args.accelerator)
+    version = f"version {pushed.version}" if pushed.version else "a new version"
+    print(f"==> pushed {kernel} ({version}, {args.accelerator}): {kernel.url}")
+    print(f"    ./run_all.sh {' '.join(run_args)} runs there; Ctrl-C stops following, not the "
+          f"run (resume with: digit-recognizer kaggle-run --follow {kernel})")
+    return kernel
+
+
+def _finish(api, ref, args, options, root: Path) -> int:
+    from digit_recognizer.kaggle import kernels
+
+    resume = f"digit-recognizer kaggle-run --follow {ref}" + (" --submit" if options.submit
+                                                              else "")
+    print(f"==> following {ref}")
+    try:
+        final = kernels.follow(api, ref, print, args.wait_minutes * 60)
+    except KeyboardInterrupt:
+        print(f"\nstopped following; the run goes on at Kaggle. Resume with: {resume}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except kernels.NotFollowed as exc:
+        raise kernels.NotFollowed(f"{exc}; the run may go on at Kaggle. Resume with: "
+                                  f"{resume}") from None
+    version = kernels.kernel_version(api, ref)
+    folder = root / RUNS_FOLDER / f"{ref.slug}-v{version or 0}"
+    files = kernels.download_output(api, ref, folder)
+    print(f"==> downloaded {len(files)} file(s) of the run into {folder.relative_to(root)}")
+    if final.state != "complete":
+        print(f"error: the run ended in {final.state.upper()} on Kaggle: "
+              f"{final.failure or 'Kaggle gave no reason'}", file=sys.stderr)
+        tail = (folder / "kernel.log").read_text().splitlines()[-LOG_TAIL:] \
+            if (folder / "kernel.log").is_file() else []
+        if tail:
+            print("the end of its log:\n    " + "\n    ".join(tail), file=sys.stderr)
+        return EXIT_RUN_FAILED
+    trained_on = _trained_on(ref, version, folder)
+    _print_summary(root, folder, trained_on)
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        if options.submit:
+            print("error: the run left no summary.json (did it stop before 08_submit?): "
+                  "nothing was submitted", file=sys.stderr)
+            return EXIT_REFUSED
+        return EXIT_DONE
+    summary = fileio.read_json(summary)
+    leaderboard.append_run(root / "outputs" / "leaderboard.csv", summary, trained_on=trained_on)
+    if not options.submit:
+        return EXIT_DONE
+    from digit_recognizer.pipeline import run
+
+    message = options.message or (f"digit-recognizer run {summary.get('run_id')} "
+                                  f"({summary.get('profile')} profile, {trained_on})")
+    return run.submit_run(folder / "submission.csv", root / "outputs" / "leaderboard.csv",
+                          run_id=summary.get("run_id", ""), model=summary.get("model", ""),
+                          message=message, dry_run=options.dry_run, trained_on=trained_on)
+
+
+def _trained_on(ref, version: int | None, folder: Path) -> str:
+    record = folder / bundle.RUN_RECORD
+    device = json.loads(record.read_text()).get("device", "") if record.is_file() else ""
+    return f"kaggle {ref} v{version or '?'}" + (f" ({device})" if device else "")
+
+
+def _print_summary(root: Path, folder: Path, trained_on: str) -> None:
+    """The remote run's own closing lines (its per-stage time table), then where it all is."""
+    log = folder / bundle.RUN_LOG
+    lines = log.read_text().splitlines() if log.is_file() else []
+    start = next((i for i, line in enumerate(lines) if line.startswith("stage ")), None)
+    end = next((i for i, line in enumerate(lines) if line.startswith("executed notebooks:")),
+               len(lines))
+    if start is not None:
+        print("\n" + "\n".join(lines[start:end]).rstrip())
+    relative = folder.relative_to(root)
+    print(f"\ntrained on:         {trained_on}")
+    print(f"executed notebooks: {relative / 'notebooks'}")
+    print(f"HTML export:        {relative / 'html'}")
+    summary = folder / "summary.json"
+    if summary.is_file():
+        summary = fileio.read_json(summary)
+        print(f"submission:         {relative / 'submission.csv'} (model {summary['model']}, "
+              f"validation accuracy {summary['val_accuracy']:.4f})")

@@ -1,0 +1,257 @@
+"""`digit-recognizer kaggle-run`: the real kaggle client against a fake Kaggle that keeps
+datasets and notebooks, and (end to end) runs the pushed notebook in a folder laid out like
+/kaggle, on the CPU, on a tiny slice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SUPPORT, make_project
+from fake_kaggle import HANG, FakeKaggle, submission_csv
+from kaggle_fixtures import SECRET_FORMS, USERNAME, cli_fixture, files_containing  # noqa: F401
+from test_kaggle_pipeline import N_TEST, N_TRAIN, sample_competition_zip
+
+from digit_recognizer import leaderboard
+from digit_recognizer.kaggle import bundle
+
+KERNEL = f"{USERNAME}/{bundle.KERNEL_SLUG}"
+DATASET = f"{USERNAME}/{bundle.CODE_DATASET_SLUG}"
+RUN_FOLDER = Path("outputs") / "kaggle-runs" / f"{bundle.KERNEL_SLUG}-v1"
+
+
+def git_commit(project: Path) -> Path:
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the project"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                        *args], cwd=project, check=True, capture_output=True)
+    return project
+
+
+@pytest.fixture(name="fake")
+def fake_fixture(tmp_path):
+    server = FakeKaggle(username=USERNAME, key=SECRET_FORMS[0],
+                        zip_bytes=sample_competition_zip(tmp_path))
+    with server:
+        yield server
+    assert not server.unexpected, f"requests the fake does not implement: {server.unexpected}"
+
+
+@pytest.fixture(name="project")
+def small_project(tmp_path):
+    """A committed folder that passes for the project root (the scripted runs never run it)."""
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    (project / "notebooks" / "README.md").write_text("the notebooks\n")
+    return git_commit(project)
+
+
+def kaggle_run(cli, project: Path, *args: str, timeout: float = 120, **env):
+    cli.work = project
+    return cli("kaggle-run", *args, timeout=timeout, FAKE_KAGGLE_ROWS=f"{N_TRAIN},{N_TEST}",
+               **env)
+
+
+def finished_run(run_id: str = "20261129-120000") -> dict[str, bytes]:
+    """What a finished remote run leaves in /kaggle/working (as the kernel's notebook copies
+    it)."""
+    summary = {"run_id": run_id, "model": "batchnorm", "val_accuracy": 0.99, "profile": "gpu",
+               "source": "kaggle", "seed": 42, "submission": "outputs/submission.csv",
+               "local_score": None,
+               "rows": [{"model": "batchnorm", "val_accuracy": 0.99, "local_score": None,
+                         "train_seconds": 12.0}]}
+    log = ("==> run ...\nstage                  wall s  kernel s  imports s  work s\n"
+           "08_submit                 7.0       2.0        3.0     2.0\n"
+           "total                     7.0\n\nexecuted notebooks: outputs/notebooks\n")
+    return {"submission.csv": submission_csv(N_TEST, 7),
+            "summary.json": json.dumps(summary).encode(),
+            bundle.RUN_LOG: log.encode(),
+            bundle.RUN_RECORD: json.dumps({"device": "Tesla T4", "exit_status": 0}).encode(),
+            "notebooks/08_submit.ipynb": b"{}"}
+
+
+def test_a_finished_run_is_downloaded_recorded_and_submitted_once(cli, fake, project):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "the run's log\n")
+    result = kaggle_run(cli, project, "--profile", "gpu", "-p", "epochs", "2", "--submit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rpcs = fake.rpcs()
+    assert [rpcs.count(r) for r in ("CreateDataset", "SaveKernel", "CreateSubmission")] == \
+        [1, 1, 1]
+    pushed = fake.kernels.versions[KERNEL][0].request
+    assert pushed["competitionDataSources"] == ["digit-recognizer"]
+    assert pushed["datasetDataSources"] == [DATASET]
+    assert (pushed["machineShape"], pushed["enableGpu"], pushed["isPrivate"]) == \
+        ("NvidiaTeslaT4", True, True)
+    code = json.loads(pushed["text"])["cells"][1]["source"]
+    assert "RUN_ARGS = ['--profile', 'gpu', '-p', 'epochs', '2']" in code  # not --submit
+    assert list(fake.datasets[DATASET][0]) == [bundle.ARCHIVE]
+    folder = project / RUN_FOLDER
+    assert (folder / "submission.csv").read_bytes() == submission_csv(N_TEST, 7)
+    assert (folder / "notebooks" / "08_submit.ipynb").is_file()
+    assert "08_submit                 7.0" in result.stdout  # the remote run's time table
+    assert "trained on:         kaggle tester/digit-recognizer-run v1 (Tesla T4)" in result.stdout
+    board = leaderboard.load(project / "outputs" / "leaderboard.csv")
+    assert board["trained_on"].eq("kaggle tester/digit-recognizer-run v1 (Tesla T4)").all()
+    sent = board[board["kaggle_status"] != ""]
+    assert sent[["model", "kaggle_status", "run_id"]].values.tolist() == \
+        [["batchnorm", "complete", "20261129-120000"]]
+    assert board[board["kaggle_status"] == ""]["model"].tolist() == ["batchnorm"]
+
+
+def test_a_run_that_ends_in_error_shows_why_and_submits_nothing(cli, fake, project):
+    fake.kernels.outcome = ("ERROR", "SystemExit: ./run_all.sh failed with exit status 1",
+                            "==> run 1\n--> 03_preprocess: running\nerror: val_fraction must "
+                            "be between 0 and 1\n")
+    result = kaggle_run(cli, project, "--submit")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ended in ERROR on Kaggle: SystemExit: ./run_all.sh failed" in result.stderr
+    assert "    error: val_fraction must be between 0 and 1" in result.stderr  # the log's tail
+    assert "CreateSubmission" not in fake.rpcs()
+    assert (project / RUN_FOLDER / "kernel.log").is_file()
+
+
+def test_a_status_request_that_times_out_is_retried(cli, fake, project):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    fake.fail["GetKernelSessionStatus"] = [HANG]
+    result = kaggle_run(cli, project, DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.rpcs().count("SaveKernel") == 1
+    assert (project / RUN_FOLDER / "submission.csv").is_file()
+
+
+def test_a_push_that_times_out_after_kaggle_took_it_is_not_pushed_again(cli, fake, project):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    fake.fail_after["SaveKernel"] = [HANG]
+    result = kaggle_run(cli, project, DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.rpcs().count("SaveKernel") == 1 and len(fake.kernels.versions[KERNEL]) == 1
+    assert "version 1" in result.stdout
+
+
+def test_a_429_on_an_output_file_is_retried_and_every_file_arrives(cli, fake, project):
+    files = finished_run()
+    fake.kernels.outcome = ("COMPLETE", files, "")
+    fake.fail["GET"] = [429, 429]
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name, data in files.items():
+        assert (project / RUN_FOLDER / name).read_bytes() == data, name
+    assert not (project / RUN_FOLDER).with_name(RUN_FOLDER.name + ".partial").exists()
+
+
+def test_output_is_listed_page_by_page(cli, fake, project, monkeypatch):
+    files = {f"notebooks/{i:02d}.html": b"x" * i for i in range(1, 60)}  # two pages of 50
+    fake.kernels.outcome = ("COMPLETE", {**finished_run(), **files}, "")
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sum(1 for p in (project / RUN_FOLDER / "notebooks").iterdir()) == 60
+    assert fake.rpcs().count("ListKernelSessionOutput") >= 2
+
+
+@pytest.mark.parametrize("case, args, env, said", [
+    ("quota", (), {}, "weekly GPU quota"),
+    ("no credentials", (), {"KAGGLE_USERNAME": None, "KAGGLE_KEY": None},
+     "no Kaggle credentials found"),
+    ("another's dataset", ("--dataset", "someone/their-code"), {},
+     "--dataset someone/their-code belongs to another account"),
+    ("a deleted notebook", ("--follow", KERNEL), {}, f"Kaggle has no notebook {KERNEL}"),
+    ("a local option", ("--workers", "ray"), {}, "--workers means nothing on Kaggle"),
+    ("a wrong run option", ("--profile", "huge"), {}, "invalid choice: 'huge'"),
+])
+def test_refusals_are_one_line_exit_2_and_start_nothing(cli, fake, project, case, args, env,
+                                                        said):
+    if case == "quota":
+        fake.kernels.refuse_push = "You have exceeded your weekly GPU quota"
+    result = kaggle_run(cli, project, *args, **env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not fake.kernels.versions
+
+
+def test_ctrl_c_leaves_the_run_going_and_says_how_to_resume(cli, fake, project):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    fake.kernels.running_polls = 10 ** 6
+    env = {**cli.env, "FAKE_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
+    process = subprocess.Popen([sys.executable, "-m", "digit_recognizer.cli", "kaggle-run"],
+                               cwd=project, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if "running" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert f"Resume with: digit-recognizer kaggle-run --follow {KERNEL}" in err
+    assert fake.kernels.versions[KERNEL][0].state == "RUNNING"
+
+
+def test_the_help_of_run_all_and_kaggle_run_names_each_other(cli, project):
+    result = kaggle_run(cli, project, "--help")
+    assert result.returncode == 0 and "./run_all.sh" in result.stdout
+    assert "--accelerator" in result.stdout and "--follow" in result.stdout
+
+
+# --------------------------------------------------------------------------- end to end
+
+IMAGE_PYTHON = """#!/usr/bin/env bash
+# The Kaggle image's python3 in this test. pip is recorded, not run (no network here, and the
+# test's environment already holds every dependency); the project's src/ is importable as
+# `pip install -e .` would make it.
+if [ "${1:-}" = -m ] && [ "${2:-}" = pip ]; then echo "$*" >> "$PIP_LOG"; exit 0; fi
+if [ -d "$PWD/src/digit_recognizer" ]; then export PYTHONPATH="$PWD/src:$PYTHONPATH"; fi
+exec "%s" "$@"
+"""
+
+
+def kernel_environment(tmp_path: Path) -> dict:
+    """What the pushed notebook runs with: a Kaggle-like environment without credentials."""
+    image = tmp_path / "image-bin"
+    image.mkdir()
+    (image / "python3").write_text(IMAGE_PYTHON % sys.executable)
+    (image / "python3").chmod(0o755)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KAGGLE_", "VIRTUAL_ENV", "HTTP", "http"))}
+    return {**env, "KAGGLE_KERNEL_RUN_TYPE": "Batch", "PIP_LOG": str(tmp_path / "pip.log"),
+            "PATH": f"{image}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
+            "PYTHONPATH": str(SUPPORT), "FAKE_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
+
+
+@pytest.mark.slow
+def test_kaggle_run_submit_end_to_end(cli, fake, tmp_path):
+    """One push, one run of the real notebooks on the fake's /kaggle, the outputs downloaded,
+    one submission, its leaderboard row."""
+    project = git_commit(make_project(tmp_path / "project"))
+    fake.kernels.execute = True
+    fake.kernels.workdir = tmp_path / "kaggle"
+    fake.kernels.env = kernel_environment(tmp_path)
+    result = kaggle_run(cli, project, "--submit", "--epochs", "1", "--only", "08",
+                        timeout=900)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    rpcs = fake.rpcs()
+    assert [rpcs.count(r) for r in ("CreateDataset", "SaveKernel", "CreateSubmission")] == \
+        [1, 1, 1]
+    assert "install" in (tmp_path / "pip.log").read_text()  # the kernel installed the project
+    folder = project / RUN_FOLDER
+    record = json.loads((folder / bundle.RUN_RECORD).read_text())
+    assert record["exit_status"] == 0 and record["args"] == ["--epochs", "1", "--only", "08"]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["source"] == "kaggle"  # the competition attached to the notebook
+    assert (folder / "notebooks" / "08_submit.ipynb").is_file()
+    assert (folder / "html" / "08_submit.html").is_file()
+    assert "submitted" in result.stdout and "public score" in result.stdout
+    board = leaderboard.load(project / "outputs" / "leaderboard.csv")
+    sent = board[board["kaggle_status"] != ""]
+    assert len(sent) == 1 and sent.iloc[0]["kaggle_status"] == "complete"
+    assert sent.iloc[0]["run_id"] == summary["run_id"]
+    assert board["trained_on"].str.startswith(f"kaggle {KERNEL} v1").all()
+    assert not files_containing(project / "outputs")
+    for secret in SECRET_FORMS:
+        assert secret not in log
