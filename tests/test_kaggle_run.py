@@ -201,9 +201,13 @@ def test_the_help_of_run_all_and_kaggle_run_names_each_other(cli, project):
 # --------------------------------------------------------------------------- end to end
 
 IMAGE_PYTHON = """#!/usr/bin/env bash
-# The Kaggle image's python3 in this test. pip is recorded, not run (no network here, and the
-# test's environment already holds every dependency); the project's src/ is importable as
+# The Kaggle image's python3 in this test: a fresh image (its prefix, where run_all.sh keeps
+# its install stamp, is an empty folder); pip is recorded, not run (no network here, and the
+# test's environment holds every dependency); the project's src/ is importable as
 # `pip install -e .` would make it.
+if [ "${1:-}" = -c ] && [ "${2:-}" = 'import sys; print(sys.prefix)' ]; then
+    echo "$IMAGE_PREFIX"; exit 0
+fi
 if [ "${1:-}" = -m ] && [ "${2:-}" = pip ]; then echo "$*" >> "$PIP_LOG"; exit 0; fi
 if [ -d "$PWD/src/digit_recognizer" ]; then export PYTHONPATH="$PWD/src:$PYTHONPATH"; fi
 exec "%s" "$@"
@@ -218,7 +222,9 @@ def kernel_environment(tmp_path: Path) -> dict:
     (image / "python3").chmod(0o755)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("KAGGLE_", "VIRTUAL_ENV", "HTTP", "http"))}
+    (tmp_path / "image-prefix").mkdir()
     return {**env, "KAGGLE_KERNEL_RUN_TYPE": "Batch", "PIP_LOG": str(tmp_path / "pip.log"),
+            "IMAGE_PREFIX": str(tmp_path / "image-prefix"),
             "PATH": f"{image}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
             "PYTHONPATH": str(SUPPORT), "FAKE_KAGGLE_ROWS": f"{N_TRAIN},{N_TEST}"}
 
@@ -238,7 +244,8 @@ def test_kaggle_run_submit_end_to_end(cli, fake, tmp_path):
     rpcs = fake.rpcs()
     assert [rpcs.count(r) for r in ("CreateDataset", "SaveKernel", "CreateSubmission")] == \
         [1, 1, 1]
-    assert "install" in (tmp_path / "pip.log").read_text()  # the kernel installed the project
+    # The notebook installed the project as run_all.sh does in a fresh Kaggle image.
+    assert "pip install --disable-pip-version-check -q -e ." in (tmp_path / "pip.log").read_text()
     folder = project / RUN_FOLDER
     record = json.loads((folder / bundle.RUN_RECORD).read_text())
     assert record["exit_status"] == 0 and record["args"] == ["--epochs", "1", "--only", "08"]

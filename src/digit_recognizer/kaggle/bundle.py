@@ -131,7 +131,7 @@ def _quoted(arg: str) -> str:
 
 
 _KERNEL_SETUP = '''\
-import json, shutil, subprocess, tarfile, time
+import json, os, shutil, subprocess, tarfile, time
 from pathlib import Path
 
 KAGGLE = Path("/kaggle")
@@ -160,7 +160,8 @@ working = KAGGLE / "working"
 started = time.monotonic()
 with open(working / LOG, "w") as log:
     run = subprocess.Popen(["bash", "run_all.sh", *RUN_ARGS], cwd=project, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})  # live progress
     for line in run.stdout:
         print(line, end="", flush=True)
         log.write(line)
