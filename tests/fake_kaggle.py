@@ -18,7 +18,8 @@ Anything else is answered 404 and recorded in `unexpected`, so tests can assert 
 
 Failures are scripted per request (`fail`: instead of doing it; `fail_after`: after doing it, so
 the submission exists but the client never hears so): an HTTP status, "drop" (close the
-connection with a TCP reset, no answer) or "hang" (accept, never answer, until the server stops).
+connection with a TCP reset, no answer) or "hang" (accept, never answer, until the server stops),
+or None (no failure this time: `[None, HANG]` lets the first request through, then hangs).
 """
 
 from __future__ import annotations
@@ -188,11 +189,14 @@ class FakeKaggle(_DatasetsAndNotebooks):
     exists: bool = True
     # Failures (once each, in order) per RPC name ("ListSubmissions"), per method for the
     # non-RPC requests ("GET" file download, "PUT" upload), or "*" for any: an HTTP status,
-    # DROP or HANG. `fail` replaces the request; `fail_after` comes after it was carried out.
-    fail: dict[str, list[int | str]] = field(default_factory=dict)
-    fail_after: dict[str, list[int | str]] = field(default_factory=dict)
+    # DROP or HANG (None: none this time). `fail` replaces the request; `fail_after` comes
+    # after it was carried out.
+    fail: dict[str, list[int | str | None]] = field(default_factory=dict)
+    fail_after: dict[str, list[int | str | None]] = field(default_factory=dict)
     # CreateSubmission is refused with this message (Kaggle's daily limit), when set.
     daily_limit: str | None = None
+    # False: CreateSubmission answers without the new submission's `ref` (its id).
+    answer_ref: bool = True
     # ListSubmissions calls before a new submission is scored; None: never scored.
     polls_until_scored: int | None = 1
     score: str = "0.98765"
@@ -265,7 +269,7 @@ class FakeKaggle(_DatasetsAndNotebooks):
         return request.authorization in allowed
 
     @staticmethod
-    def _next(script: dict[str, list[int | str]], request: Request) -> int | str | None:
+    def _next(script: dict[str, list[int | str | None]], request: Request) -> int | str | None:
         for name in (request.rpc or request.method, "*"):
             queue = script.get(name)
             if queue:
@@ -351,7 +355,8 @@ class FakeKaggle(_DatasetsAndNotebooks):
             "fileName": self._file_names.get(token, ""), "status": "PENDING", "token": token,
         })
         self._polls[ref] = 0
-        return _json({"message": "Successfully submitted to Digit Recognizer", "ref": ref})
+        answer = {"message": "Successfully submitted to Digit Recognizer", "ref": ref}
+        return _json(answer if self.answer_ref else {"message": answer["message"]})
 
     def _rpc_ListSubmissions(self, body: dict):  # noqa: N802
         listed = []

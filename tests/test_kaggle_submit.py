@@ -57,8 +57,10 @@ def test_scored_submission_exits_0_with_a_complete_row(cli, fake, tmp_path):
     assert proc.stderr == ""
     assert "as submission 1001 at " in proc.stdout and "public score 0.98765" in proc.stdout
     rpcs = fake.rpcs()
-    assert rpcs[:3] == ["StartSubmissionUpload", "PUT /upload/blob-1", "CreateSubmission"]
-    assert set(rpcs[3:]) == {"ListSubmissions"} and len(rpcs) >= 5  # polled until scored
+    # Listed before creating it (what exists already), then polled until scored.
+    assert rpcs[:4] == ["StartSubmissionUpload", "PUT /upload/blob-1", "ListSubmissions",
+                        "CreateSubmission"]
+    assert set(rpcs[4:]) == {"ListSubmissions"} and len(rpcs) >= 6
     assert fake.uploads["blob-1"] == path.read_bytes()
     create = next(r for r in fake.requests if r.rpc == "CreateSubmission").json()
     assert create == {"competitionName": "digit-recognizer", "blobFileTokens": "blob-1",
@@ -109,7 +111,13 @@ REFUSALS = {
                     "upload: Kaggle answered HTTP 503 (server error) 4 times in a row",
                     ["StartSubmissionUpload"] * ATTEMPTS),
     "daily limit": ({"daily_limit": DAILY_LIMIT_MESSAGE}, "daily submission limit",
-                    ["StartSubmissionUpload", "PUT /upload/blob-1", "CreateSubmission"]),
+                    ["StartSubmissionUpload", "PUT /upload/blob-1", "ListSubmissions",
+                     "CreateSubmission"]),
+    # Without the list before creating, a failed try could not be told from an earlier one.
+    "listing before creating fails": (
+        {"fail": {"ListSubmissions": [503] * 10}}, "could not list your submissions before "
+        "creating one: Kaggle answered HTTP 503 (server error) 4 times in a row",
+        ["StartSubmissionUpload", "PUT /upload/blob-1"] + ["ListSubmissions"] * ATTEMPTS),
 }
 
 
@@ -180,7 +188,7 @@ def test_dry_run_exits_0_and_sends_nothing(cli, fake, tmp_path):
 
 
 def test_429_on_listing_after_create_is_sent_score_not_yet_known(cli, fake, tmp_path):
-    fake.fail = {"ListSubmissions": [429] * ATTEMPTS}
+    fake.fail = {"ListSubmissions": [None] + [429] * ATTEMPTS}  # the list before creating: OK
     fake.polls_until_scored = 0  # scored by the time anyone can list it
     proc = cli("submit", write_submission(tmp_path / "s.csv"), "-m", "cnn run 8")
     assert proc.returncode == submissions.EXIT_PENDING == 3, proc.stderr
@@ -218,7 +226,8 @@ def test_no_wait_is_sent_score_not_yet_known(cli, fake, tmp_path):
     proc = cli("submit", write_submission(tmp_path / "s.csv"), "--no-wait")
     assert proc.returncode == 3, proc.stderr
     assert "not waiting for it (--no-wait)" in proc.stdout
-    assert "ListSubmissions" not in fake.rpcs()
+    rpcs = fake.rpcs()
+    assert "ListSubmissions" not in rpcs[rpcs.index("CreateSubmission"):]  # no poll
     assert only_row(cli)["kaggle_status"] == "pending"
 
 
@@ -270,7 +279,7 @@ def test_create_that_cannot_be_checked_is_unconfirmed_until_submissions_tells(cl
     # CreateSubmission fails (after or before creating it), and the list cannot be read.
     script = {"CreateSubmission": [500]}
     fake.fail_after, fake.fail = (script, {}) if created else ({}, script)
-    fake.fail["ListSubmissions"] = [429] * ATTEMPTS
+    fake.fail["ListSubmissions"] = [None] + [429] * ATTEMPTS  # listed before creating it
     fake.polls_until_scored = 0
     proc = cli("submit", write_submission(tmp_path / "s.csv"), "-m", "maybe")
     assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -291,14 +300,94 @@ def test_create_that_cannot_be_checked_is_unconfirmed_until_submissions_tells(cl
     assert len(fake.submissions) == int(created)
 
 
+# A user's retry: the same file with the same description, minutes after a first submission.
+# Only a submission that was not listed before creating it can be the new one.
+
+
+def submit_first(cli, path, message) -> None:
+    """The earlier submission: 1001, scored."""
+    proc = cli("submit", path, "-m", message)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "as submission 1001 at " in proc.stdout
+    assert only_row(cli)["kaggle_status"] == "complete"
+
+
+@pytest.mark.parametrize("failure", [HANG, DROP])
+def test_a_resubmission_kaggle_never_created_is_not_taken_for_the_earlier_one(cli, fake,
+                                                                              tmp_path, failure):
+    path = write_submission(tmp_path / "s.csv")
+    submit_first(cli, path, "same message")
+    fake.fail = {"CreateSubmission": [failure] * 10}  # never reaches Kaggle: nothing created
+    proc = cli("submit", path, "-m", "same message", DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
+    assert proc.returncode == submissions.EXIT_REFUSED == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ""  # no "submitted ... as submission 1001 ... public score"
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("error: nothing was submitted (Kaggle's list of your submissions "
+                           "does not show it): could not create the submission: ")
+    assert "submission 1001" not in line
+    assert len(fake.submissions) == 1
+    rpcs = fake.rpcs()
+    assert rpcs.count("CreateSubmission") == 1 + ATTEMPTS  # checked after each failed try
+    rows = kaggle_rows(cli)  # only the first submission's row, as it was
+    assert rows[["kaggle_submission", "kaggle_status"]].values.tolist() == \
+        [["1001", "complete"]]
+
+
+def test_a_resubmission_whose_create_hung_is_retried_and_sent_once(cli, fake, tmp_path):
+    path = write_submission(tmp_path / "s.csv")
+    submit_first(cli, path, "same message")
+    fake.fail = {"CreateSubmission": [HANG]}  # not created; the next try is
+    proc = cli("submit", path, "-m", "same message", DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "as submission 1002 at " in proc.stdout and "submission 1001" not in proc.stdout
+    assert [sub["ref"] for sub in fake.submissions] == [1002, 1001]
+    assert fake.rpcs().count("CreateSubmission") == 1 + 2
+    rows = kaggle_rows(cli)
+    assert rows[["kaggle_submission", "kaggle_status", "note"]].values.tolist() == \
+        [["1001", "complete", "same message"], ["1002", "complete", "same message"]]
+
+
+@pytest.mark.parametrize("failure", [500, DROP])
+def test_a_resubmission_kaggle_created_despite_failing_is_found_by_its_new_id(cli, fake,
+                                                                              tmp_path, failure):
+    path = write_submission(tmp_path / "s.csv")
+    submit_first(cli, path, "same message")
+    fake.fail_after = {"CreateSubmission": [failure]}  # created, then the answer is lost
+    proc = cli("submit", path, "-m", "same message", DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "as submission 1002 at " in proc.stdout and "submission 1001" not in proc.stdout
+    assert len(fake.submissions) == 2
+    assert fake.rpcs().count("CreateSubmission") == 2  # one per command: found, not retried
+    rows = kaggle_rows(cli)
+    assert rows[["kaggle_submission", "kaggle_status"]].values.tolist() == \
+        [["1001", "complete"], ["1002", "complete"]]
+
+
+def test_a_resubmission_kaggle_answered_without_an_id_is_found_by_its_new_id(cli, fake,
+                                                                             tmp_path):
+    path = write_submission(tmp_path / "s.csv")
+    submit_first(cli, path, "same message")
+    fake.answer_ref = False  # CreateSubmission answers, but without the new id
+    proc = cli("submit", path, "-m", "same message")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "as submission 1002 at " in proc.stdout and "submission 1001" not in proc.stdout
+    assert len(fake.submissions) == 2 and fake.rpcs().count("CreateSubmission") == 2
+    rows = kaggle_rows(cli)
+    assert rows["kaggle_submission"].tolist() == ["1001", "1002"]
+
+
 # --------------------------------------------------------------------------- never hang
 
 
-@pytest.mark.parametrize("where,status", [("StartSubmissionUpload", 2), ("PUT", 2),
-                                          ("ListSubmissions", 3)])
+@pytest.mark.parametrize("where,answered,status", [
+    ("StartSubmissionUpload", 0, 2), ("PUT", 0, 2),
+    ("ListSubmissions", 0, 2),  # the list before creating it: nothing sent
+    ("ListSubmissions", 1, 3),  # the polls for the score, once it was sent
+])
 def test_a_kaggle_that_never_answers_ends_within_the_timeout(cli, fake, tmp_path, where,
-                                                             status):
-    fake.fail = {where: [HANG] * 50}  # accepts the connection, never answers
+                                                             answered, status):
+    # Accepts the connection, never answers (after `answered` requests answered as usual).
+    fake.fail = {where: [None] * answered + [HANG] * 50}
     started = time.monotonic()
     proc = cli("submit", write_submission(tmp_path / "s.csv"), timeout=60,
                DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
@@ -306,7 +395,8 @@ def test_a_kaggle_that_never_answers_ends_within_the_timeout(cli, fake, tmp_path
     assert proc.returncode == status
     assert f"Kaggle did not answer within 1 s, {ATTEMPTS} times in a row" in \
         proc.stdout + proc.stderr
-    assert fake.rpcs().count(where if where != "PUT" else "PUT /upload/blob-1") == ATTEMPTS
+    assert fake.rpcs().count(where if where != "PUT" else "PUT /upload/blob-1") == \
+        answered + ATTEMPTS
     if status == 2:
         assert "error: nothing was submitted: " in proc.stderr and fake.submissions == []
         assert not (cli.work / "outputs").exists()
@@ -346,7 +436,7 @@ def test_submit_help_documents_the_outcomes(cli, fake):
 
 def test_no_output_or_file_holds_the_key(cli, fake, tmp_path):
     fake.fail_after = {"CreateSubmission": [DROP]}
-    fake.fail = {"ListSubmissions": [429] * ATTEMPTS}
+    fake.fail = {"ListSubmissions": [None] + [429] * ATTEMPTS}  # fails after creating it
     proc = cli("--debug", "submit", write_submission(tmp_path / "s.csv"))  # the Runner checks
     assert proc.returncode == 3
     assert files_containing(cli.work) == []

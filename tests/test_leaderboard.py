@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from digit_recognizer import fileio, leaderboard
-from digit_recognizer.kaggle import submissions
 from digit_recognizer.layout import Outputs
 
 
@@ -79,10 +78,6 @@ def test_a_leaderboard_that_cannot_be_written_is_a_warning(tmp_path):
     record.sent({"id": 7, "submitted_at": None, "status": "pending", "public_score": None,
                  "description": "x", "file_name": "s.csv", "error": ""})
     assert not record.recorded and record.error == f"{tmp_path / 'lb.csv'}: Is a directory"
-
-
-def test_the_clock_skew_allowance_is_the_kaggle_codes():
-    assert leaderboard.CLOCK_SKEW_S == submissions.CLOCK_SKEW_S
 
 
 def test_fill_pending_matches_by_id_or_by_description_and_time(tmp_path):

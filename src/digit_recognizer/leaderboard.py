@@ -35,8 +35,7 @@ COLUMNS = [
     "kaggle_submission", "kaggle_status", "note", "trained_on",
 ]
 # A listed submission whose id is unknown matches a row with its description, dated no earlier
-# than this before the row's time (Kaggle's clock and ours may differ; the Kaggle code allows
-# the same when it looks for a submission it may have created).
+# than this before the row's time (Kaggle's clock and ours may differ).
 CLOCK_SKEW_S = 600.0
 _WAITING = ("pending", "unconfirmed")
 

@@ -29,9 +29,12 @@ outcome and exit status:
   4  sent, and Kaggle could not score it (Kaggle's error is printed)
 
 Every sent submission gets a leaderboard row at once (kaggle_status pending),
-filled in when the score arrives. A submission is never created twice: when
-creating it fails in a way that may have reached Kaggle (5xx, timeout, dropped
-connection), Kaggle's list of submissions is checked before any new try.
+filled in when the score arrives. A submission is never created twice: your
+submissions are listed just before creating it (if that fails, nothing is
+sent: exit 2), and when creating it fails in a way that may have reached
+Kaggle (5xx, timeout, dropped connection), they are listed again before any
+new try: only one that was not listed before (same description and file name)
+is taken for it, never an earlier submission of the same file.
 Requests time out (DIGIT_RECOGNIZER_KAGGLE_TIMEOUT=CONNECT,READ seconds,
 default 10,30) and are tried at most 4 times.
 """

@@ -7,10 +7,17 @@ A submission ends in one of these outcomes (`SubmitResult.exit_status`, the exit
   3  sent (or possibly sent), score not known yet: never resubmit; read it later
   4  sent, and Kaggle could not score it
 
-A submission is created at most once: when creating it fails in a way that may have reached
-Kaggle, Kaggle's list of submissions is checked before any new try. This module writes no
-leaderboard: `submit` hands the submission to its caller's `on_sent` as soon as Kaggle may have
-it, and returns what is known in the end; `list_submissions` returns what Kaggle lists.
+A submission is created at most once. Kaggle's list of your submissions is read just before
+creating it; when creating it fails in a way that may have reached Kaggle (or Kaggle answers
+without the new submission's id), the list is read again, and only a submission that was not
+listed before, with this description and file name, is this one: found, it is never created
+again; not found, another try is safe. An earlier submission of the same file with the same
+description is never taken for it. If the list cannot be read before creating, nothing is
+sent (NotSubmitted, exit 2): without it, a failed try could not be checked.
+
+This module writes no leaderboard: `submit` hands the submission to its caller's `on_sent` as
+soon as Kaggle may have it, and returns what is known in the end; `list_submissions` returns
+what Kaggle lists.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from digit_recognizer.errors import DigitRecognizerError
@@ -41,9 +48,6 @@ from digit_recognizer.kaggle.transport import (
 
 POLL_S = 5.0  # between two requests for the score
 SCORE_TIMEOUT_S = 300.0
-# Kaggle's clock and ours may differ: a listed submission counts as "ours" (same description
-# and file name) if Kaggle dated it no earlier than this before we first tried to create it.
-CLOCK_SKEW_S = 600.0
 LISTING_PAGE = 20  # submissions listed when looking for ours or filling pending rows (the
 # kaggle client's default page size)
 EXIT_SCORED, EXIT_REFUSED, EXIT_PENDING, EXIT_SCORING_ERROR = 0, 2, 3, 4
@@ -132,12 +136,14 @@ def submit(
     """Validate `path`, submit it to Kaggle with `message`, and wait (bounded) for its score.
 
     Raises NotSubmitted (a DigitRecognizerError) when nothing was submitted: an invalid file
-    (before anything is sent), Kaggle refusing it (credentials, rules, daily limit) or Kaggle
-    unreachable. Returns a result that is not sent, and not an error, with `dry_run` or without
-    credentials (it says why). Once Kaggle may have the submission it never raises: the result
-    says what is known (`status`, `exit_status`). `on_sent` gets the submission (as
-    `SubmitResult.as_listed` gives it) once Kaggle may have it, before the wait for its score,
-    so that the caller can record it even if the wait is interrupted; it must not raise.
+    (before anything is sent), Kaggle refusing it (credentials, rules, daily limit), Kaggle
+    unreachable, or Kaggle's list of your submissions unreadable just before creating it.
+    Returns a result that is not sent, and not an error, with `dry_run` or without credentials
+    (it says why): then no request is made. Once Kaggle may have the submission it never
+    raises: the result says what is known (`status`, `exit_status`). `on_sent` gets the
+    submission (as `SubmitResult.as_listed` gives it) once Kaggle may have it, before the wait
+    for its score, so that the caller can record it even if the wait is interrupted; it must
+    not raise.
     """
     from digit_recognizer.datasets import submit as submission
 
@@ -159,13 +165,15 @@ def submit(
     try:
         api = kaggle_api()
         token = _upload(api, path)
+        # What exists before creating it: only a submission not listed here can be this one.
+        known = {_ref(sub) for sub in _list(api, "list your submissions before creating one")}
     except NotSubmitted:
         raise
     except DigitRecognizerError as exc:
         raise NotSubmitted(f"nothing was submitted: {exc}") from exc.__cause__
     started = datetime.now(timezone.utc)
     try:
-        response = _create(api, path, message, token, started)
+        response = _create(api, path, message, token, known)
     except _Unconfirmed as exc:
         result.sent, result.status, result.submitted_at = True, "unconfirmed", started
         result.pending_reason = str(exc)
@@ -182,7 +190,7 @@ def submit(
         result.sent, result.status = True, "pending"
         _take(result, response)
         if result.submission_id is None:
-            _identify(api, result, started)
+            _identify(api, result, known)
     if on_sent is not None:
         on_sent(result.as_listed())
     if result.status == "pending" and result.submission_id is not None:
@@ -222,13 +230,14 @@ def _put(url: str, path: Path) -> None:
                                  response=response)
 
 
-def _create(api, path: Path, message: str, token: str, started: datetime):
+def _create(api, path: Path, message: str, token: str, known: set[int]):
     """CreateSubmission, at most once on Kaggle's side.
 
     After a failure that may have reached Kaggle (5xx, timeout, dropped connection), Kaggle's
-    list of submissions is checked for this one (description, file name, time) before any new
-    try; once found it is never retried. Returns the CreateSubmission response or the listed
-    submission. Raises _Unconfirmed when the check itself fails.
+    list of submissions is checked for this one (an id not in `known`, the ids listed before
+    creating it; this description and file name) before any new try; once found it is never
+    retried. Returns the CreateSubmission response or the listed submission. Raises
+    _Unconfirmed when the check itself fails.
     """
     from kagglesdk.competitions.types.competition_api_service import ApiCreateSubmissionRequest
 
@@ -244,7 +253,7 @@ def _create(api, path: Path, message: str, token: str, started: datetime):
             if not _may_have_reached_kaggle(exc):
                 raise
             try:
-                found = _find(api, message, path.name, started)
+                found = _find(api, message, path.name, known)
             except DigitRecognizerError as check:
                 raise _Unconfirmed(
                     f"creating it failed ({_short(exc)}), and Kaggle's list of your "
@@ -278,28 +287,31 @@ def _short(exc: BaseException) -> str:
     return cause_of(exc)
 
 
-def _list(api, page_size: int = LISTING_PAGE) -> list:
-    listed = with_retries("list your submissions", api.competition_submissions, COMPETITION,
-                          page_size=page_size)
+def _list(api, what: str = "list your submissions", page_size: int = LISTING_PAGE) -> list:
+    listed = with_retries(what, api.competition_submissions, COMPETITION, page_size=page_size)
     return [sub for sub in listed or [] if sub is not None]
 
 
-def _find(api, message: str, file_name: str | None, since: datetime):
-    """The listed submission with this description (and file name) dated since `since`."""
+def _ref(sub) -> int:
+    return int(getattr(sub, "ref", 0) or 0)
+
+
+def _find(api, message: str, file_name: str | None, known: set[int]):
+    """The listed submission that is not one of `known` (listed before creating ours), with
+    this description and file name; None when there is none."""
     for sub in _list(api):
-        if _matches(sub.description, sub.file_name, sub.date, message, file_name, since):
+        if _matches(sub, message, file_name, known):
             return sub
     return None
 
 
-def _matches(description, file_name, date, message, want_file, since: datetime) -> bool:
-    """Same description, same file name (when both are known), dated since `since` (less the
-    clock skew allowance)."""
-    date = as_utc(date)
+def _matches(sub, message: str, want_file: str | None, known: set[int]) -> bool:
+    """A new id (not in `known`), the same description, the same file name (when both are
+    known). No time window: Kaggle's ids say what is new whatever the two clocks say."""
+    file_name = sub.file_name
     same_file = not want_file or not file_name or \
         Path(file_name).name.lower() == Path(want_file).name.lower()
-    return (description or "") == message and same_file and date is not None \
-        and date >= since - timedelta(seconds=CLOCK_SKEW_S)
+    return _ref(sub) not in known and (sub.description or "") == message and same_file
 
 
 def _take(result: SubmitResult, response) -> None:
@@ -311,10 +323,11 @@ def _take(result: SubmitResult, response) -> None:
         _apply(result, response)
 
 
-def _identify(api, result: SubmitResult, started: datetime) -> None:
-    """Kaggle answered without an id: find it in the list (the score can be read only then)."""
+def _identify(api, result: SubmitResult, known: set[int]) -> None:
+    """Kaggle answered without an id: find it in the list, among the ids not in `known` (the
+    score can be read only then)."""
     try:
-        found = _find(api, result.message, result.file.name, started)
+        found = _find(api, result.message, result.file.name, known)
     except DigitRecognizerError as exc:
         found, reason = None, f"Kaggle gave no submission id and its list failed ({exc})"
     else:
@@ -351,7 +364,7 @@ def _wait_for_score(api, result: SubmitResult, timeout: float, poll: float | Non
                 result.pending_reason = f"asking Kaggle for the score failed: {exc}"
                 return
             for sub in listed:
-                if int(sub.ref) == result.submission_id:
+                if _ref(sub) == result.submission_id:
                     _apply(result, sub)
             if result.status != "pending":
                 return
