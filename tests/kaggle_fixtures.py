@@ -8,15 +8,19 @@ developer's own Kaggle set-up (HOME, KAGGLE_*, proxies) leaks in or out.
 from __future__ import annotations
 
 import base64
+import io
 import os
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import with_support
 from fake_kaggle import FakeKaggle, competition_zip, submission_csv
+
+from digit_recognizer.datasets import data
 
 N_TRAIN = 60
 N_TEST = 40
@@ -107,3 +111,24 @@ def files_containing(folder: Path, secrets=SECRET_FORMS) -> list[Path]:
             if any(secret.encode() in data for secret in secrets):
                 found.append(path)
     return found
+
+
+SAMPLE_TRAIN, SAMPLE_TEST = 300, 100  # rows of sample_competition_zip
+
+
+def sample_competition_zip(folder) -> bytes:
+    """Kaggle's zip, made of real digits from the embedded sample."""
+    files = data.sample_files()
+    images, labels = data.read_digits_csv(files.train, labelled=True)
+    test, _ = data.read_digits_csv(files.test, labelled=False)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, (x, y) in {"train.csv": (images[:SAMPLE_TRAIN], labels[:SAMPLE_TRAIN]),
+                             "test.csv": (test[:SAMPLE_TEST], None),
+                             "sample_submission.csv": (None, None)}.items():
+            if x is None:
+                text = "ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, SAMPLE_TEST + 1))
+            else:
+                text = data.write_digits_csv(folder / name, x, y).read_text()
+            archive.writestr(name, text)
+    return buffer.getvalue()

@@ -9,20 +9,27 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import SUPPORT, make_project
 from fake_kaggle import HANG, FakeKaggle, submission_csv
-from kaggle_fixtures import SECRET_FORMS, USERNAME, cli_fixture, files_containing  # noqa: F401
-from test_kaggle_pipeline import N_TEST, N_TRAIN, sample_competition_zip
+from kaggle_fixtures import (  # noqa: F401 - the cli fixture
+    SAMPLE_TEST,
+    SAMPLE_TRAIN,
+    SECRET_FORMS,
+    USERNAME,
+    cli_fixture,
+    files_containing,
+    sample_competition_zip,
+)
 
 from digit_recognizer import leaderboard
 from digit_recognizer.kaggle import bundle
 
 KERNEL = f"{USERNAME}/{bundle.KERNEL_SLUG}"
 DATASET = f"{USERNAME}/{bundle.CODE_DATASET_SLUG}"
+N_TRAIN, N_TEST = SAMPLE_TRAIN, SAMPLE_TEST
 RUN_FOLDER = Path("outputs") / "kaggle-runs" / f"{bundle.KERNEL_SLUG}-v1"
 
 
@@ -190,6 +197,14 @@ def test_ctrl_c_leaves_the_run_going_and_says_how_to_resume(cli, fake, project):
     assert process.returncode == 130, out + err
     assert f"Resume with: digit-recognizer kaggle-run --follow {KERNEL}" in err
     assert fake.kernels.versions[KERNEL][0].state == "RUNNING"
+
+
+def test_run_all_on_kaggle_is_kaggle_run(cli, fake, project):
+    result = subprocess.run(
+        [sys.executable, "-m", "digit_recognizer.pipeline.run", "--on-kaggle", "--workers",
+         "ray"], cwd=project, env=cli.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--workers means nothing on Kaggle" in result.stderr
+    assert not fake.requests
 
 
 def test_the_help_of_run_all_and_kaggle_run_names_each_other(cli, project):

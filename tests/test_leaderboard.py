@@ -117,3 +117,20 @@ def test_fill_pending_matches_by_id_or_by_description_and_time(tmp_path):
     assert leaderboard.load(path).loc[4, "kaggle_status"] == "unconfirmed"
     assert leaderboard.fill_pending(path, recent, everything=True) == 1
     assert leaderboard.load(path).loc[4, "kaggle_status"] == "not submitted"
+
+
+def test_an_unconfirmed_retry_is_not_matched_to_the_earlier_identical_submission(tmp_path):
+    path = tmp_path / "leaderboard.csv"
+    leaderboard.append(path, [
+        {"time": "2024-05-01T11:00:00Z", "kaggle_submission": 9, "kaggle_status": "complete",
+         "kaggle_score": "0.5", "note": "same"},
+        {"time": "2024-05-01T11:05:00Z", "kaggle_status": "unconfirmed", "note": "same"},
+    ])
+    first = {"id": 9, "submitted_at": datetime(2024, 5, 1, 11, 0, 30), "status": "complete",
+             "public_score": "0.5", "description": "same", "error": ""}
+    assert leaderboard.fill_pending(path, [first]) == 0
+    assert leaderboard.load(path).loc[1, "kaggle_status"] == "unconfirmed"
+    retry = {**first, "id": 10, "submitted_at": datetime(2024, 5, 1, 11, 5, 10)}
+    assert leaderboard.fill_pending(path, [retry, first]) == 1
+    assert leaderboard.load(path).loc[1, ["kaggle_submission", "kaggle_status"]].tolist() == \
+        ["10", "complete"]

@@ -169,7 +169,9 @@ class SubmissionRecord:
 def fill_pending(path: str | os.PathLike, listed: list[dict], everything: bool = False) -> int:
     """Fill in the pending and unconfirmed Kaggle rows from `listed` submissions.
 
-    A row is matched by submission id, or, when it has none, by description and time. An
+    A row is matched by submission id, or, when it has none, by description and time among
+    the submissions no other row holds (a retry of an earlier identical submission is not
+    that submission). An
     unconfirmed row that matches nothing becomes 'not submitted' when the list reaches back
     past the row's time (or is `everything` Kaggle has). Returns the number of rows changed;
     the file is rewritten atomically, and only if something changed.
@@ -179,16 +181,19 @@ def fill_pending(path: str | os.PathLike, listed: list[dict], everything: bool =
         return 0
     board = load(path)
     changed = 0
+    held = set(board["kaggle_submission"]) - {""}
     for index, row in board.iterrows():
         if row["kaggle_status"] not in _WAITING:
             continue
-        match = _match_row(row, listed)
+        match = _match_row(row, [sub for sub in listed if row["kaggle_submission"] or
+                                 str(sub["id"]) not in held])
         if match is None:
             if row["kaggle_status"] == "unconfirmed" and \
                     (everything or _covers(listed, _parse_iso(row["time"]))):
                 board.loc[index, "kaggle_status"] = "not submitted"
                 changed += 1
             continue
+        held.add(str(match["id"]))
         status = match["status"]
         update = {"kaggle_submission": str(match["id"] or row["kaggle_submission"]),
                   "kaggle_status": status}

@@ -104,21 +104,21 @@ def kernel_notebook(run_args: list[str], commit: str, run_name: str) -> dict:
     """The notebook Kaggle runs (nbformat 4, written without nbformat to stay light)."""
     command = " ".join(["./run_all.sh", *map(_quoted, run_args)])
     cells = [
-        ("markdown", f"# digit-recognizer run {run_name}\n\n"
+        ("about", "markdown", f"# digit-recognizer run {run_name}\n\n"
                      f"Pushed by `digit-recognizer kaggle-run` from commit `{commit[:12]}`. "
                      f"It installs the project from the attached code dataset, runs\n\n"
                      f"    {command}\n\n"
                      "on this machine's accelerator, and copies the results to "
                      "`/kaggle/working`, which Kaggle keeps as this run's output."),
-        ("code", _KERNEL_SETUP.format(archive=ARCHIVE, prefix=PREFIX, results=RESULTS,
+        ("setup", "code", _KERNEL_SETUP.format(archive=ARCHIVE, prefix=PREFIX, results=RESULTS,
                                       record=RUN_RECORD, log=RUN_LOG, args=run_args,
                                       commit=commit, run=run_name)),
-        ("code", _KERNEL_RUN),
+        ("run", "code", _KERNEL_RUN),
     ]
     return {
-        "cells": [{"cell_type": kind, "metadata": {}, "source": text,
+        "cells": [{"id": ident, "cell_type": kind, "metadata": {}, "source": text,
                    **({"execution_count": None, "outputs": []} if kind == "code" else {})}
-                  for kind, text in cells],
+                  for ident, kind, text in cells],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"},
                      "language_info": {"name": "python"}},

@@ -42,6 +42,7 @@ from digit_recognizer.kaggle.transport import (
     http_status,
     http_timeouts,
     kaggle_api,
+    put_file,
     utc_text,
     with_retries,
 )
@@ -214,20 +215,8 @@ def _upload(api, path: Path) -> str:
     request.last_modified_epoch_seconds = int(path.stat().st_mtime)
     started = with_retries("start the upload", competitions, api, "start_submission_upload",
                            request)
-    with_retries("upload the file", _put, started.create_url, path)
+    with_retries("upload the file", put_file, started.create_url, path)
     return started.token
-
-
-def _put(url: str, path: Path) -> None:
-    """PUT the file to Kaggle's upload URL (what the client's `upload_complete` does, minus its
-    own ten unbounded retries and its habit of printing errors and carrying on)."""
-    import requests
-
-    with open(path, "rb") as data:
-        response = requests.put(url, data=data, timeout=http_timeouts())
-    if response.status_code not in (200, 201):
-        raise requests.HTTPError(f"the upload answered HTTP {response.status_code}",
-                                 response=response)
 
 
 def _create(api, path: Path, message: str, token: str, known: set[int]):
