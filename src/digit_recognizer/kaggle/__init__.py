@@ -2,10 +2,13 @@
 to give it some), `transport` (the client imported lazily with its output captured, request
 timeouts, bounded retries, HTTP errors as readable errors), `download` (the competition's
 files, checked before they replace anything), `submissions` (submit with at most one
-creation, wait for the score, list the submissions); and `kaggle_cli`, the `digit-recognizer`
-commands download, submit and submissions.
+creation, wait for the score, list the submissions), `bundle` (the files of a run on Kaggle:
+the project at its commit as a code dataset, the notebook that runs it) and `kernels` (upload
+the code, push the notebook at most once, follow it, download its output); and the
+`digit-recognizer` commands: `kaggle_cli` (download, submit, submissions) and `kernel_cli`
+(kaggle-run).
 
 May import: `datasets` (to check files before sending) and the shared modules `errors` and
-`fileio`. The Kaggle code never writes the leaderboard: its callers (`kaggle_cli`, a command,
-which may import any part, and `pipeline.run`) record what it returns through `leaderboard`.
+`fileio`. The Kaggle code never writes the leaderboard: its callers (`kaggle_cli` and
+`kernel_cli`, commands, which may import any part, and `pipeline.run`) record what it returns through `leaderboard`.
 """

@@ -67,6 +67,11 @@ def main(argv: list[str]) -> int:
     args, rest = parser().parse_known_args(argv)
     try:
         return _main(args, rest)
+    except KeyboardInterrupt:
+        ref = args.follow or args.kernel or f"YOURNAME/{bundle.KERNEL_SLUG}"
+        print(f"\ninterrupted. If the notebook was pushed, it runs on at Kaggle: follow it with "
+              f"digit-recognizer kaggle-run --follow {ref}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except DigitRecognizerError as exc:
         from digit_recognizer.kaggle.kernels import NotFollowed
 
