@@ -10,5 +10,6 @@ the code, push the notebook at most once, follow it, download its output); and t
 
 May import: `datasets` (to check files before sending) and the shared modules `errors` and
 `fileio`. The Kaggle code never writes the leaderboard: its callers (`kaggle_cli` and
-`kernel_cli`, commands, which may import any part, and `pipeline.run`) record what it returns through `leaderboard`.
+`kernel_cli`, commands, which may import any part, and `pipeline.run`) record what it returns
+through `leaderboard`.
 """

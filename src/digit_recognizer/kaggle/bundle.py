@@ -3,8 +3,8 @@ installs it and runs the chain on Kaggle's GPU.
 
 Nothing here talks to Kaggle (that is `kernels`): these are plain files in plain folders.
 
-    code dataset   dataset-metadata.json + digit-recognizer-project.tar.gz (`git archive` of
-                   the current commit: what runs on Kaggle is exactly what a clone would get)
+    code dataset   digit-recognizer-project.tar.gz (`git archive` of the current commit: what
+                   runs on Kaggle is exactly what a clone would get)
     kernel         kernel-metadata.json + run.ipynb (finds the archive under /kaggle/input,
                    runs ./run_all.sh ARGS in /kaggle/temp, copies the results to
                    /kaggle/working, which Kaggle keeps as the run's output)
@@ -22,10 +22,10 @@ from digit_recognizer.errors import DigitRecognizerError
 
 ARCHIVE = "digit-recognizer-project.tar.gz"
 PREFIX = "digit-recognizer"  # the archive's top folder
+# Kaggle derives a new notebook's slug from its title, and wants dataset titles of 6 to 50
+# characters: both are titled with their slug.
 CODE_DATASET_SLUG = "digit-recognizer-code"
-CODE_DATASET_TITLE = "digit-recognizer code"
 KERNEL_SLUG = "digit-recognizer-run"
-KERNEL_TITLE = "digit-recognizer run"  # Kaggle derives the slug from the title
 NOTEBOOK = "run.ipynb"
 # Kaggle's P100 fails on the current image's PyTorch builds (kaggle-cli issues #1151, #1198).
 DEFAULT_ACCELERATOR = "NvidiaTeslaT4"
@@ -70,21 +70,13 @@ def _git(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def dataset_metadata(folder: Path, ref: str) -> Path:
-    """The code dataset's metadata (the kaggle client's dataset-metadata.json format)."""
-    return fileio.write_json(folder / "dataset-metadata.json", {
-        "id": ref, "title": CODE_DATASET_TITLE, "licenses": [{"name": "other"}],
-        "subtitle": "The digit-recognizer project, packaged by kaggle-run",
-    })
-
-
 def kernel_folder(folder: Path, *, kernel: str, dataset: str, accelerator: str,
                   run_args: list[str], commit: str, run_name: str) -> Path:
     """kernel-metadata.json and the notebook that runs `./run_all.sh RUN_ARGS` on Kaggle."""
     folder.mkdir(parents=True, exist_ok=True)
     fileio.write_json(folder / "kernel-metadata.json", {
         "id": kernel,
-        "title": KERNEL_TITLE,
+        "title": kernel.split("/")[1],
         "code_file": NOTEBOOK,
         "language": "python",
         "kernel_type": "notebook",

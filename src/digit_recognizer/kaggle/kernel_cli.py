@@ -135,7 +135,6 @@ def _push(api, user: str, args, run_args: list[str], root: Path):
         note = (f"; {commit.uncommitted} uncommitted change(s) are not part of it"
                 if commit.uncommitted else "")
         print(f"==> packaged commit {commit.sha[:12]}{note}")
-        bundle.dataset_metadata(work / "dataset", str(dataset))
         done = kernels.publish_code(api, dataset, work / "dataset" / bundle.ARCHIVE,
                                     f"kaggle-run {run_name}, commit {commit.sha[:12]}")
         print(f"==> code dataset {dataset}: {done}; waiting until Kaggle has processed it")

@@ -143,11 +143,9 @@ def publish_code(api, ref: Ref, archive: Path, notes: str) -> str:
             ApiDatasetNewFile,
         )
 
-        from digit_recognizer.kaggle.bundle import CODE_DATASET_TITLE
-
         request = ApiCreateDatasetRequest()
         request.owner_slug, request.slug = ref.owner, ref.slug
-        request.title, request.license_name = CODE_DATASET_TITLE, "other"
+        request.title, request.license_name = ref.slug, "other"
         request.is_private = True
         request.files = [_new_file(ApiDatasetNewFile, token)]
         response = _request("create the code dataset", api, "datasets.dataset_api_client",
