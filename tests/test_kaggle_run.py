@@ -277,3 +277,40 @@ def test_kaggle_run_submit_end_to_end(cli, fake, tmp_path):
     assert not files_containing(project / "outputs")
     for secret in SECRET_FORMS:
         assert secret not in log
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def test_the_archive_is_the_commit_and_names_what_it_leaves_out(project, tmp_path):
+    (project / "dvc.yaml").write_text("stages: {changed: yes}\n")  # not committed
+    commit = bundle.project_archive(project, tmp_path / "dataset")
+    assert commit.uncommitted == 1
+    import tarfile
+
+    with tarfile.open(tmp_path / "dataset" / bundle.ARCHIVE) as archive:
+        data = archive.extractfile(f"{bundle.PREFIX}/dvc.yaml").read()
+    assert data == b"stages: {}\n"
+
+
+def test_a_folder_without_git_is_one_clear_error(tmp_path):
+    from digit_recognizer.errors import DigitRecognizerError
+
+    with pytest.raises(DigitRecognizerError, match="run it in a git clone"):
+        bundle.project_archive(tmp_path, tmp_path / "dataset")
+
+
+@pytest.mark.parametrize("layout", ["input/{slug}", "input/datasets/{owner}/{slug}"])
+def test_the_notebook_finds_the_code_under_either_input_layout(project, tmp_path, layout):
+    """The notebook's first code cell, run against a folder laid out like /kaggle."""
+    import nbformat
+
+    root = tmp_path / "kaggle"
+    folder = root / layout.format(owner=USERNAME, slug=bundle.CODE_DATASET_SLUG)
+    bundle.project_archive(project, folder)
+    notebook = bundle.kernel_notebook(["--profile", "gpu"], "0" * 40, "run")
+    nbformat.validate(nbformat.from_dict(notebook))
+    setup = notebook["cells"][1]["source"].replace('"/kaggle"', repr(str(root)))
+    namespace = {}
+    exec(setup, namespace)  # noqa: S102 - our own generated code
+    assert (namespace["project"] / "dvc.yaml").read_text() == "stages: {}\n"
