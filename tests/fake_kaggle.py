@@ -417,6 +417,8 @@ class FakeKernels:
     outcome: tuple = ("COMPLETE", {}, "")
     running_polls: int = 1
     refuse_push: str = ""  # SaveKernel answers with this error (a quota, an accelerator)
+    # Status requests after a push that still describe the previous version's session.
+    stale_polls: int = 0
     versions: dict[str, list[KernelVersion]] = field(default_factory=dict)
 
     def join(self) -> None:
@@ -455,6 +457,10 @@ class FakeKernels:
         runs = self._runs(body)
         if not runs:
             return _error(404, "Kernel not found")
+        if self.stale_polls and len(runs) > 1:
+            self.stale_polls -= 1
+            previous = runs[-2]
+            return _json({"status": previous.state, "failureMessage": previous.failure})
         run = runs[-1]
         run.status_calls += 1
         if not self.execute and run.status_calls > 1 and run.state in ("QUEUED", "RUNNING"):

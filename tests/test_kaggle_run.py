@@ -111,6 +111,20 @@ def test_a_finished_run_is_downloaded_recorded_and_submitted_once(cli, fake, pro
     assert board[board["kaggle_status"] == ""]["model"].tolist() == ["batchnorm"]
 
 
+def test_a_second_run_is_a_new_version_followed_past_the_previous_ones_status(cli, fake,
+                                                                            project):
+    fake.kernels.outcome = ("COMPLETE", finished_run("first"), "")
+    assert kaggle_run(cli, project).returncode == 0
+    fake.kernels.outcome = ("COMPLETE", finished_run("second"), "")
+    fake.kernels.stale_polls = 3  # Kaggle still answers with the first run's COMPLETE
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.rpcs().count("CreateDatasetVersion") == 1 and len(fake.datasets[DATASET]) == 2
+    assert "version 2" in result.stdout
+    second = project / RUN_FOLDER.with_name(f"{bundle.KERNEL_SLUG}-v2") / "summary.json"
+    assert json.loads(second.read_text())["run_id"] == "second"
+
+
 def test_a_run_that_ends_in_error_shows_why_and_submits_nothing(cli, fake, project):
     fake.kernels.outcome = ("ERROR", "SystemExit: ./run_all.sh failed with exit status 1",
                             "==> run 1\n--> 03_preprocess: running\nerror: val_fraction must "

@@ -157,7 +157,8 @@ def _finish(api, ref, args, options, root: Path) -> int:
                                                               else "")
     print(f"==> following {ref}")
     try:
-        final = kernels.follow(api, ref, print, args.wait_minutes * 60)
+        final = kernels.follow(api, ref, print, args.wait_minutes * 60,
+                               just_pushed=not args.follow)
     except KeyboardInterrupt:
         print(f"\nstopped following; the run goes on at Kaggle. Resume with: {resume}",
               file=sys.stderr)

@@ -39,6 +39,7 @@ from digit_recognizer.kaggle.transport import (
 
 POLL_S = 30.0  # between two status requests
 REPORT_S = 60.0  # between two progress lines while nothing changes
+START_S = 300.0  # for a pushed version to replace the previous one's status
 READY_TIMEOUT_S = 900.0  # for Kaggle to process the code dataset
 OUTPUT_PAGE = 50
 FINISHED = ("complete", "error", "cancel_acknowledged")
@@ -294,10 +295,16 @@ def status(api, ref: Ref) -> Status:
     return Status(state, response.failure_message or "")
 
 
-def follow(api, ref: Ref, log: Callable[[str], None], timeout: float) -> Status:
-    """Report the run's progress until it ends or `timeout` seconds pass (NotFollowed)."""
+def follow(api, ref: Ref, log: Callable[[str], None], timeout: float,
+           just_pushed: bool = False) -> Status:
+    """Report the run's progress until it ends or `timeout` seconds pass (NotFollowed).
+
+    Right after a push, Kaggle may still report the previous version's finished session: an
+    end is believed only once the new one was seen queued or running, or after START_S.
+    """
     started = time.monotonic()
     last_state, last_report = None, started
+    seen_new = not just_pushed
     while True:
         try:
             now = status(api, ref)
@@ -305,6 +312,10 @@ def follow(api, ref: Ref, log: Callable[[str], None], timeout: float) -> Status:
             raise
         except DigitRecognizerError as exc:
             raise NotFollowed(f"could not read the run's status: {exc}") from None
+        seen_new = seen_new or now.state not in FINISHED
+        if not seen_new and time.monotonic() - started < START_S:
+            time.sleep(POLL_S)
+            continue
         elapsed = (time.monotonic() - started) / 60
         if now.state != last_state or time.monotonic() - last_report >= REPORT_S:
             line = f"    {now.state}, {elapsed:.0f} min since following"
