@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import re
@@ -290,11 +291,28 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
             # Keep reading what the stages print while they unwind, or a full pipe would
             # block them before they remove their partial files.
             threading.Thread(target=relay, args=(process.stdout, None), daemon=True).start()
-            try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            _wait_for_group(process.pid, timeout=120)
             raise
+
+
+def _wait_for_group(group: int, timeout: float) -> None:
+    """Wait until every process of the group has exited (DVC may exit before the stage it
+    started has removed its partial files); kill what is left after `timeout` seconds."""
+    import psutil  # a dependency of DVC
+
+    def alive(p: psutil.Process) -> bool:
+        try:
+            return os.getpgid(p.pid) == group and p.status() != psutil.STATUS_ZOMBIE
+        except (psutil.Error, OSError):
+            return False
+
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in psutil.process_iter()):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            return
+        time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
