@@ -100,10 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["kaggle-run"]:
+    command = argv[1:] if argv[:1] == ["--debug"] else argv
+    if command[:1] == ["kaggle-run"]:
         from digit_recognizer.kaggle import kernel_cli
 
-        return kernel_cli.main(argv[1:])
+        return kernel_cli.main(command[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
