@@ -140,7 +140,7 @@ project = KAGGLE / "temp" / "{prefix}"
 shutil.rmtree(project, ignore_errors=True)
 if archives:
     with tarfile.open(archives[0]) as archive:
-        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.11.4
+        safe = {{"filter": "data"}} if hasattr(tarfile, "data_filter") else {{}}  # Python >= 3.11.4
         archive.extractall(project.parent, **safe)
 elif unpacked:
     shutil.copytree(unpacked[0].parent, project)
