@@ -155,6 +155,19 @@ def test_a_push_that_times_out_after_kaggle_took_it_is_not_pushed_again(cli, fak
     assert "version 1" in result.stdout
 
 
+def test_a_push_kaggle_did_not_take_is_tried_again_and_at_most_four_times(cli, fake, project):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    fake.fail["SaveKernel"] = [503]
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake.rpcs().count("SaveKernel") == 2 and len(fake.kernels.versions[KERNEL]) == 1
+    fake.fail["SaveKernel"] = [503] * 4
+    result = kaggle_run(cli, project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "could not push the notebook: Kaggle answered HTTP 503" in result.stderr
+    assert len(fake.kernels.versions[KERNEL]) == 1
+
+
 def test_a_429_on_an_output_file_is_retried_and_every_file_arrives(cli, fake, project):
     files = finished_run()
     fake.kernels.outcome = ("COMPLETE", files, "")

@@ -143,7 +143,7 @@ def _push(api, user: str, args, run_args: list[str], root: Path):
                              accelerator=args.accelerator, run_args=run_args,
                              commit=commit.sha, run_name=run_name)
         pushed = kernels.push(api, work / "kernel", kernel, args.accelerator)
-    version = f"version {pushed.version}" if pushed.version else "a new version"
+    version = f"version {pushed}" if pushed else "a new version"
     print(f"==> pushed {kernel} ({version}, {args.accelerator}): {kernel.url}")
     print(f"    ./run_all.sh {' '.join(run_args)} runs there; Ctrl-C stops following, not the "
           f"run (resume with: digit-recognizer kaggle-run --follow {kernel})")

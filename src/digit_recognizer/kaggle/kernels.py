@@ -26,9 +26,6 @@ from pathlib import Path
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.kaggle.transport import (
-    ATTEMPTS,
-    BACKOFF_S,
-    call,
     exc_text,
     failure,
     http_status,
@@ -200,12 +197,6 @@ def wait_until_ready(api, ref: Ref, log: Callable[[str], None],
 # --------------------------------------------------------------------------- the notebook
 
 
-@dataclass(frozen=True)
-class Pushed:
-    version: int | None
-    confirmed_by: str  # "Kaggle's answer" or "its version list"
-
-
 def kernel_version(api, ref: Ref) -> int | None:
     """The notebook's current version number, or None if Kaggle has no such notebook."""
     from kagglesdk.kernels.types.kernels_api_service import ApiGetKernelRequest
@@ -221,17 +212,19 @@ def kernel_version(api, ref: Ref) -> int | None:
     return int(response.metadata.current_version_number or 0) or None
 
 
-def push(api, folder: Path, ref: Ref, accelerator: str) -> Pushed:
-    """Push the notebook in `folder` (a new version, which Kaggle runs): at most once.
+def push(api, folder: Path, ref: Ref, accelerator: str) -> int | None:
+    """Push the notebook in `folder` (a new version, which Kaggle runs), at most once; its
+    version number when Kaggle says it.
 
     After a failure that may have reached Kaggle (timeout, 5xx, dropped connection), the
     notebook's versions are read before any new try: a version newer than before the push
     means Kaggle took it.
     """
     before = kernel_version(api, ref)
-    for attempt in range(1, ATTEMPTS + 1):
+
+    def once() -> int | None:
         try:
-            response = call(api.kernels_push, str(folder))
+            response = api.kernels_push(str(folder))
         except ValueError as exc:  # the client's own checks of kernel-metadata.json
             raise Refused(f"the kaggle client refused the notebook: {exc}") from None
         except Exception as exc:
@@ -245,15 +238,13 @@ def push(api, folder: Path, ref: Ref, accelerator: str) -> Pushed:
                     f"its versions could not be read to check whether Kaggle took it ({check})"
                 ) from None
             if after is not None and after != before:
-                return Pushed(after, "its version list")
-            if attempt == ATTEMPTS:
-                raise failure("push the notebook", exc) from exc
-            time.sleep(BACKOFF_S * 2 ** (attempt - 1))
-            continue
+                return after
+            raise  # not taken: another try is safe
         if response.error:
             raise _refusal(response.error, accelerator)
-        return Pushed(response.version_number or None, "Kaggle's answer")
-    raise AssertionError("unreachable")
+        return response.version_number or None
+
+    return with_retries("push the notebook", once)
 
 
 def _refusal(said, accelerator: str) -> DigitRecognizerError:
