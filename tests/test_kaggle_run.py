@@ -137,22 +137,19 @@ def test_a_run_that_ends_in_error_shows_why_and_submits_nothing(cli, fake, proje
     assert (project / RUN_FOLDER / "kernel.log").is_file()
 
 
-def test_a_status_request_that_times_out_is_retried(cli, fake, project):
+@pytest.mark.parametrize("script, request_name", [
+    ("fail", "GetKernelSessionStatus"),  # a status request that times out: asked again
+    ("fail_after", "SaveKernel"),  # a push that times out after Kaggle took it: not pushed again
+])
+def test_a_request_that_times_out_is_retried_and_the_run_pushed_once(cli, fake, project,
+                                                                     script, request_name):
     fake.kernels.outcome = ("COMPLETE", finished_run(), "")
-    fake.fail["GetKernelSessionStatus"] = [HANG]
-    result = kaggle_run(cli, project, DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert fake.rpcs().count("SaveKernel") == 1
-    assert (project / RUN_FOLDER / "submission.csv").is_file()
-
-
-def test_a_push_that_times_out_after_kaggle_took_it_is_not_pushed_again(cli, fake, project):
-    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
-    fake.fail_after["SaveKernel"] = [HANG]
+    getattr(fake, script)[request_name] = [HANG]
     result = kaggle_run(cli, project, DIGIT_RECOGNIZER_KAGGLE_TIMEOUT="5,1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert fake.rpcs().count("SaveKernel") == 1 and len(fake.kernels.versions[KERNEL]) == 1
     assert "version 1" in result.stdout
+    assert (project / RUN_FOLDER / "submission.csv").is_file()
 
 
 def test_a_push_kaggle_did_not_take_is_tried_again_and_at_most_four_times(cli, fake, project):

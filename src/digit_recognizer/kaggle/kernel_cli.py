@@ -20,7 +20,6 @@ Exit status: 0 done (with --submit: the submission's status), 1 the run failed o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,9 +29,9 @@ from digit_recognizer import fileio, leaderboard
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.kaggle import bundle
 from digit_recognizer.kaggle.credentials import credentials_help, has_credentials
+from digit_recognizer.layout import Outputs
 
 EXIT_DONE, EXIT_RUN_FAILED, EXIT_REFUSED, EXIT_NOT_FOLLOWED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-RUNS_FOLDER = Path("outputs") / "kaggle-runs"
 # Options of ./run_all.sh that cannot mean anything on Kaggle's machine.
 LOCAL_ONLY = ("--mnist-dir", "--data-dir", "--workers", "--ray-address")
 # Handled here, after the download, not by the remote run (it holds no credentials).
@@ -166,8 +165,9 @@ def _finish(api, ref, args, options, root: Path) -> int:
     except kernels.NotFollowed as exc:
         raise kernels.NotFollowed(f"{exc}; the run may go on at Kaggle. Resume with: "
                                   f"{resume}") from None
+    outputs = Outputs(root / "outputs")
     version = kernels.kernel_version(api, ref)
-    folder = root / RUNS_FOLDER / f"{ref.slug}-v{version or 0}"
+    folder = outputs.kaggle_run(f"{ref.slug}-v{version or 0}")
     files = kernels.download_output(api, ref, folder)
     print(f"==> downloaded {len(files)} file(s) of the run into {folder.relative_to(root)}")
     if final.state != "complete":
@@ -179,34 +179,34 @@ def _finish(api, ref, args, options, root: Path) -> int:
             print("the end of its log:\n    " + "\n    ".join(tail), file=sys.stderr)
         return EXIT_RUN_FAILED
     trained_on = _trained_on(ref, version, folder)
-    _print_summary(root, folder, trained_on)
-    summary = folder / "summary.json"
-    if not summary.is_file():
+    summary = fileio.read_json(folder / "summary.json") \
+        if (folder / "summary.json").is_file() else None
+    _print_summary(root, folder, trained_on, summary)
+    if summary is None:
         if options.submit:
             print("error: the run left no summary.json (did it stop before 08_submit?): "
                   "nothing was submitted", file=sys.stderr)
             return EXIT_REFUSED
         return EXIT_DONE
-    summary = fileio.read_json(summary)
-    leaderboard.append_run(root / "outputs" / "leaderboard.csv", summary, trained_on=trained_on)
+    leaderboard.append_run(outputs.leaderboard, summary, trained_on=trained_on)
     if not options.submit:
         return EXIT_DONE
     from digit_recognizer.pipeline import run
 
     message = options.message or (f"digit-recognizer run {summary.get('run_id')} "
                                   f"({summary.get('profile')} profile, {trained_on})")
-    return run.submit_run(folder / "submission.csv", root / "outputs" / "leaderboard.csv",
+    return run.submit_run(folder / "submission.csv", outputs.leaderboard,
                           run_id=summary.get("run_id", ""), model=summary.get("model", ""),
                           message=message, dry_run=options.dry_run, trained_on=trained_on)
 
 
 def _trained_on(ref, version: int | None, folder: Path) -> str:
     record = folder / bundle.RUN_RECORD
-    device = json.loads(record.read_text()).get("device", "") if record.is_file() else ""
+    device = fileio.read_json(record).get("device", "") if record.is_file() else ""
     return f"kaggle {ref} v{version or '?'}" + (f" ({device})" if device else "")
 
 
-def _print_summary(root: Path, folder: Path, trained_on: str) -> None:
+def _print_summary(root: Path, folder: Path, trained_on: str, summary: dict | None) -> None:
     """The remote run's own closing lines (its per-stage time table), then where it all is."""
     log = folder / bundle.RUN_LOG
     lines = log.read_text().splitlines() if log.is_file() else []
@@ -219,8 +219,6 @@ def _print_summary(root: Path, folder: Path, trained_on: str) -> None:
     print(f"\ntrained on:         {trained_on}")
     print(f"executed notebooks: {relative / 'notebooks'}")
     print(f"HTML export:        {relative / 'html'}")
-    summary = folder / "summary.json"
-    if summary.is_file():
-        summary = fileio.read_json(summary)
+    if summary is not None:
         print(f"submission:         {relative / 'submission.csv'} (model {summary['model']}, "
               f"validation accuracy {summary['val_accuracy']:.4f})")

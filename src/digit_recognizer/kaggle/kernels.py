@@ -95,6 +95,14 @@ def _request(what: str, api, service: str, method: str, request,
     return with_retries(what, once)
 
 
+def _lookup(what: str, api, service: str, method: str, request):
+    """Like `_request`, but None where Kaggle answers 404 (there is no such thing)."""
+    try:
+        return _request(what, api, service, method, request, refused={404: "absent"})
+    except Refused:
+        return None
+
+
 # --------------------------------------------------------------------------- the code dataset
 
 
@@ -104,12 +112,9 @@ def dataset_state(api, ref: Ref) -> str | None:
 
     request = ApiGetDatasetStatusRequest()
     request.owner_slug, request.dataset_slug = ref.owner, ref.slug
-    try:
-        response = _request("read the code dataset's status", api, "datasets.dataset_api_client",
-                            "get_dataset_status", request, refused={404: "absent"})
-    except Refused:
-        return None
-    return response.status.name.lower()
+    response = _lookup("read the code dataset's status", api, "datasets.dataset_api_client",
+                       "get_dataset_status", request)
+    return None if response is None else response.status.name.lower()
 
 
 def publish_code(api, ref: Ref, archive: Path, notes: str) -> str:
@@ -120,43 +125,35 @@ def publish_code(api, ref: Ref, archive: Path, notes: str) -> str:
     refused = {403: f"Kaggle refused to write the dataset {ref} (HTTP 403: {{said}}): it "
                     "belongs to another account; pass --dataset YOURNAME/SLUG",
                400: f"Kaggle refused the dataset {ref} (HTTP 400: {{said}})"}
-    if existed:
-        from kagglesdk.datasets.types.dataset_api_service import (
-            ApiCreateDatasetVersionRequest,
-            ApiCreateDatasetVersionRequestBody,
-            ApiDatasetNewFile,
-        )
+    from kagglesdk.datasets.types.dataset_api_service import (
+        ApiCreateDatasetRequest,
+        ApiCreateDatasetVersionRequest,
+        ApiCreateDatasetVersionRequestBody,
+        ApiDatasetNewFile,
+    )
 
+    uploaded = ApiDatasetNewFile()
+    uploaded.token = token
+    if existed:
         body = ApiCreateDatasetVersionRequestBody()
         body.version_notes = notes
-        body.files = [_new_file(ApiDatasetNewFile, token)]
+        body.files = [uploaded]
         request = ApiCreateDatasetVersionRequest()
         request.owner_slug, request.dataset_slug, request.body = ref.owner, ref.slug, body
         response = _request("upload a new version of the code dataset", api,
                             "datasets.dataset_api_client", "create_dataset_version", request,
                             refused)
     else:
-        from kagglesdk.datasets.types.dataset_api_service import (
-            ApiCreateDatasetRequest,
-            ApiDatasetNewFile,
-        )
-
         request = ApiCreateDatasetRequest()
         request.owner_slug, request.slug = ref.owner, ref.slug
         request.title, request.license_name = ref.slug, "other"
         request.is_private = True
-        request.files = [_new_file(ApiDatasetNewFile, token)]
+        request.files = [uploaded]
         response = _request("create the code dataset", api, "datasets.dataset_api_client",
                             "create_dataset", request, refused)
     if getattr(response, "error", None):
         raise Refused(f"Kaggle refused the code dataset {ref}: {response.error}")
     return "new version" if existed else "created"
-
-
-def _new_file(kind, token: str):
-    new = kind()
-    new.token = token
-    return new
 
 
 def _upload(api, path: Path) -> str:
@@ -203,13 +200,9 @@ def kernel_version(api, ref: Ref) -> int | None:
 
     request = ApiGetKernelRequest()
     request.user_name, request.kernel_slug = ref.owner, ref.slug
-    try:
-        response = _request("read the notebook's versions", api,
-                            "kernels.kernels_api_client", "get_kernel", request,
-                            refused={404: "absent"})
-    except Refused:
-        return None
-    return int(response.metadata.current_version_number or 0) or None
+    response = _lookup("read the notebook's versions", api, "kernels.kernels_api_client",
+                       "get_kernel", request)
+    return None if response is None else int(response.metadata.current_version_number or 0) or None
 
 
 def push(api, folder: Path, ref: Ref, accelerator: str) -> int | None:

@@ -305,7 +305,7 @@ def _matches(sub, message: str, want_file: str | None, known: set[int]) -> bool:
 
 def _take(result: SubmitResult, response) -> None:
     """Fill in the id and time from a CreateSubmission response or a listed submission."""
-    result.submission_id = int(getattr(response, "ref", 0) or 0) or None
+    result.submission_id = _ref(response) or None
     result.submitted_at = as_utc(getattr(response, "date", None)) or \
         datetime.now(timezone.utc).replace(microsecond=0)
     if getattr(response, "status", None) is not None:  # a listed submission: maybe scored
