@@ -59,10 +59,6 @@ class Outputs:
     def model_submission(self, name: str) -> Path:
         return self.root / "submissions" / f"{name}.csv"
 
-    def kaggle_run(self, name: str) -> Path:
-        """What a `kaggle-run` downloaded from one version of its Kaggle notebook."""
-        return self.root / "kaggle-runs" / name
-
     def history(self, name: str) -> Path:
         """Loss and accuracy per epoch, one record an epoch (what `dvc plots` draws)."""
         return self.root / "histories" / f"{name}.json"

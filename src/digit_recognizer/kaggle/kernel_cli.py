@@ -37,6 +37,9 @@ LOCAL_ONLY = ("--mnist-dir", "--data-dir", "--workers", "--ray-address")
 # Handled here, after the download, not by the remote run (it holds no credentials).
 SUBMIT_OPTIONS = {"--submit": 0, "--dry-run": 0, "--message": 1}
 LOG_TAIL = 20
+# Under outputs/, beside what the local runs write. Not in `layout`: every stage depends on
+# that module, so a path added there would put the whole pipeline out of date.
+RUNS_FOLDER = "kaggle-runs"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -167,7 +170,7 @@ def _finish(api, ref, args, options, root: Path) -> int:
                                   f"{resume}") from None
     outputs = Outputs(root / "outputs")
     version = kernels.kernel_version(api, ref)
-    folder = outputs.kaggle_run(f"{ref.slug}-v{version or 0}")
+    folder = outputs.root / RUNS_FOLDER / f"{ref.slug}-v{version or 0}"
     files = kernels.download_output(api, ref, folder)
     print(f"==> downloaded {len(files)} file(s) of the run into {folder.relative_to(root)}")
     if final.state != "complete":
