@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from digit_recognizer.datasets import data
+from digit_recognizer.pipeline.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 # sitecustomize.py there sets the Kaggle modules' constants for the fake Kaggle server in the
@@ -41,7 +42,8 @@ def test_csv(tmp_path, digits) -> Path:
 
 
 PROJECT_FILES = ("dvc.yaml", ".dvc/config", ".dvcignore", "run_all.sh",
-                 "requirements.txt", "pyproject.toml")
+                 "requirements.txt", "pyproject.toml",
+                 *sorted({path for stage in STAGES.values() for path in stage.references.values()}))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

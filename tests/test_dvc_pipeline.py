@@ -372,6 +372,10 @@ def test_dead_kernel_is_reported_like_a_failed_cell(project):
     assert (root / "outputs" / "notebooks" / "02_eda.FAILED.ipynb").is_file()
     assert not (root / "outputs" / "notebooks" / "02_eda.ipynb").exists()
     assert "Traceback" not in result.stderr
+    write_stand_in(root, "02_eda")
+    assert run_pipeline(root, *FAST, "--only", "02", env=env).returncode == 0
+    assert not (root / "outputs" / "notebooks" / "02_eda.FAILED.ipynb").exists(), \
+        "the failed copy of an earlier run is gone once the notebook ran"
 
 
 def test_sigterm_keeps_no_partial_output_and_the_rerun_resumes_there(project):

@@ -162,3 +162,31 @@ def test_the_steps_table_lists_what_each_step_trained_differently():
     assert rows[0]["recipe differences"] == ""
     assert rows[1]["recipe differences"] == "architecture: `compact_cnn` → `batchnorm_cnn`"
     assert rows[4]["recipe differences"] == "augment: False → True"
+
+
+def test_a_smoke_budget_gives_no_verdict_even_when_its_numbers_differ_widely():
+    """One epoch of a few thousand rows once printed "helps: +18 points" for augmentation,
+    where the full run measures -0.12: a smoke budget says so, and gives no verdict."""
+    team = experiments.plan("quick", 42)
+    reason = experiments.smoke_reason("quick", team)
+    assert "smoke test" in reason
+    steps = [_step("exp_plain", 0.70), _step("exp_augmentation", 0.88)]
+    rows = experiments.Rows(np.zeros(800), "800 validation rows", False)
+    text = experiments.summary_text(steps, [], rows, team, 7_200, "quick", smoke=reason)
+    assert "no verdicts" in text and "70.00% to 88.00%" in text
+    assert not {"helps", "hurts", "not settled"} & set(text.replace("*", " ").split())
+
+
+@pytest.mark.parametrize(("profile", "epochs", "smoke"), [
+    ("full", None, False), ("gpu", None, False), ("full", 1, True), ("quick", None, True)])
+def test_a_budget_cut_below_the_profiles_is_a_smoke_run(profile, epochs, smoke):
+    team = experiments.plan(profile, 0, epochs)
+    assert bool(experiments.smoke_reason(profile, team)) == smoke
+
+
+def test_the_committed_full_run_is_shown_with_its_date_command_and_verdicts():
+    [path] = (ROOT / "bench" / "results").glob("experiments-full-*.json")
+    summary = json.loads(path.read_text())
+    text = experiments.full_run_text(summary)
+    assert summary["date"] in text and summary["command"] in text
+    assert experiments.markdown_table(summary) in text and "| helps |" in text

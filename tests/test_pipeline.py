@@ -182,3 +182,42 @@ def test_in_a_kaggle_notebook_the_submission_is_also_left_in_the_working_folder(
     pipeline._copy_to_kaggle_working(outputs)
     assert (working / "submission.csv").read_text() == "ImageId,Label\n1,7\n"
     assert "copied to" in capsys.readouterr().out
+
+
+def _executed(project, name: str) -> dict:
+    return json.loads((project / "outputs" / "notebooks" / f"{name}.ipynb").read_text())
+
+
+def _cell_text(cell: dict) -> str:
+    return "\n".join(text for _, text in notebook_texts({"metadata": {}, "cells": [cell]}))
+
+
+def _builder(model: str) -> str:
+    if model in recipes.ENSEMBLES:  # its members' network, under the run's profile
+        model = recipes.seed_ensemble(model, "quick")[0]
+    return recipes.model(model).builder
+
+
+def test_every_notebook_that_shows_models_shows_their_network(tiny_run):
+    project, _ = tiny_run
+    for name, stage in stages.STAGES.items():
+        if stage.notebook and stage.models:
+            shown = "\n".join(text for _, text in notebook_texts(_executed(project, name)))
+            for model in stage.models:
+                assert f"def {_builder(model)}(" in shown, (name, model)
+            assert "Adam with" in shown, f"{name}: the optimiser and its schedule"
+
+
+def test_a_smoke_run_of_the_experiments_gives_no_verdict(tiny_run):
+    """The tiny run is `quick` with --epochs 1: its numbers show that the chain runs, and the
+    committed full run gives the verdicts."""
+    project, _ = tiny_run
+    cells = _executed(project, "10_experiments")["cells"]
+    [live] = [c for c in cells if "experiments.summary_text(" in "".join(c["source"])]
+    text = _cell_text(live)
+    assert "no verdicts" in text
+    assert not {"helps", "hurts"} & set(re.findall(r"\w+", text)), text
+    summary = json.loads((project / "outputs" / "experiments_summary.json").read_text())
+    assert summary["smoke"] and summary["verdicts"] == []
+    [full] = [c for c in cells if "experiments.full_run_text(" in "".join(c["source"])]
+    assert "| helps |" in _cell_text(full), "the committed full run's verdicts are shown"

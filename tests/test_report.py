@@ -159,3 +159,67 @@ def test_training_text_gives_the_command_the_recipe_and_every_epoch():
     assert "`batchnorm_seed43` was trained by the stage `train_seed_ensemble`" in member
     assert "a warm-up to 0.003, then a cosine decay" in text and "seed 42" in text
     assert "| 2 | 0.4000 | 90.0% | 0.2000 | 95.0% |" in text
+
+
+def _metrics(model, accuracy, errors, epochs, local=None):
+    return {"model": model, "val_accuracy": accuracy, "val_errors": errors, "epochs": epochs,
+            "local_score": local}
+
+
+def test_a_step_says_what_it_gained_in_points_and_errors_and_when_budgets_differ():
+    text = report.step_gain_text(_metrics("double_cnn", 0.956, 35, 2, 0.953),
+                                 _metrics("batchnorm", 0.9875, 10, 6, 0.983), 800, "04")
+    assert "**What changed from `double_cnn` (04).**" in text
+    assert "3.2 points above" in text and "35 → 10 errors of 800" in text
+    assert "95.3% → 98.3%" in text and "trained 2 epochs and `batchnorm` 6" in text
+    same = report.step_gain_text(_metrics("a", 0.95, 40, 4), _metrics("b", 0.951, 39, 4), 800, "x")
+    assert "epochs" not in same and "cannot tell them apart" in same
+
+
+def test_a_comparison_warns_when_the_models_trained_for_different_epochs():
+    rows = [_metrics("dense", 0.92, 60, 2), _metrics("batchnorm", 0.98, 10, 6),
+            {**_metrics("seed_ensemble", 0.93, 56, None), "members": ["a", "b"]}]
+    text = report.budgets_text(rows)
+    assert "2 epochs: `dense`; 6 epochs: `batchnorm`" in text and "seed_ensemble" not in text
+    assert report.budgets_text(rows[:1] + [_metrics("x", 0.9, 80, 2.0)]) == ""
+
+
+def test_the_eda_conclusion_is_computed_from_the_images():
+    rng = np.random.default_rng(0)
+    images = np.where(rng.random((100, 28, 28)) < 0.2, 255, 0).astype(np.uint8)
+    labels = np.arange(100) % 10
+    text = report.eda_conclusion_text(labels, images, images[:50], missing=0)
+    assert "100% of the most common" in text and "balanced enough" in text
+    assert "100% is saturated" in text and "they look alike" in text
+    assert "no missing values" in text
+    darker = report.eda_conclusion_text(labels, images, images[:50] // 2, missing=3)
+    assert "may not carry over" in darker and "3 missing values" in darker
+
+
+def test_the_split_conclusion_states_sizes_range_and_stratification():
+    from types import SimpleNamespace
+
+    labels = np.arange(100) % 10
+    split = SimpleNamespace(x_train=np.zeros((90, 28, 28, 1), np.float32),
+                            x_val=np.ones((10, 28, 28, 1), np.float32), val_labels=labels[:10])
+    text = report.split_conclusion_text(split, labels)
+    assert "90 training and 10 validation digits" in text and "within 0.00 points" in text
+
+
+def test_a_cheaper_ensemble_says_why_it_is_not_the_full_profiles():
+    text = report.ensemble_family_text("quick", "dense", "augmentation", [2.0, 4.0])
+    assert "`dense` networks (3 s each" in text and "`augmentation` CNN" in text
+    assert report.ensemble_family_text("full", "augmentation", "augmentation", [600.0]) == ""
+
+
+def test_a_run_by_hand_writes_under_interactive_and_says_so(tmp_path, capsys):
+    from digit_recognizer import layout
+
+    reads, writes = layout.notebook_outputs(tmp_path / "outputs", "", "08_submit")
+    assert writes.submission == tmp_path / "outputs" / "interactive" / "08_submit" / \
+        "submission.csv"
+    report.announce_writes(reads, writes)
+    assert "interactive/08_submit/" in capsys.readouterr().out
+    reads, writes = layout.notebook_outputs(tmp_path / "outputs", tmp_path / "outputs", "x")
+    report.announce_writes(reads, writes)
+    assert writes.submission == reads.submission and capsys.readouterr().out == ""

@@ -125,3 +125,19 @@ class Outputs:
 
     def html(self, stage: str) -> Path:
         return self.root / "html" / f"{stage}.html"
+
+
+INTERACTIVE = "interactive"
+
+
+def notebook_outputs(output_dir: str | os.PathLike, write_dir: str | os.PathLike,
+                     notebook: str) -> tuple[Outputs, Outputs]:
+    """What a notebook reads (the pipeline's outputs, `output_dir`) and where it writes.
+
+    The runner sets `write_dir` to the same folder. A notebook run by hand (in JupyterLab, with
+    its parameters cell's defaults: `write_dir` empty) writes under
+    `<output_dir>/interactive/<notebook>/` instead, so that trying a change never replaces the
+    pipeline's results, which the executed notebooks and `leaderboard.csv` describe.
+    """
+    reads = Outputs(output_dir)
+    return reads, Outputs(write_dir) if write_dir else Outputs(reads.root / INTERACTIVE / notebook)

@@ -12,13 +12,15 @@ from digit_recognizer.datasets.preprocess import Split
 from digit_recognizer.learning import evaluate
 
 
-def combine(table: pd.DataFrame, split: Split, outputs, size: int = 3) -> dict:
-    """Ensemble the `size` models with the best validation accuracy; save it under ensemble/."""
+def combine(table: pd.DataFrame, split: Split, outputs, size: int = 3, writes=None) -> dict:
+    """Ensemble the `size` models with the best validation accuracy, reading their
+    probabilities from `outputs`; save it under ensemble/ of `writes` (default: `outputs`)."""
     members = list(table.sort_values("val_accuracy", ascending=False)["model"][:size])
     probs = [np.load(outputs.probabilities(name)) for name in members]
+    folder = (writes or outputs).ensemble
     return save_average("ensemble", members, [p["val"] for p in probs],
-                        [p["test"] for p in probs], split, outputs.ensemble / "submission.csv",
-                        outputs.ensemble / "probabilities.npz", outputs.ensemble / "metrics.json")
+                        [p["test"] for p in probs], split, folder / "submission.csv",
+                        folder / "probabilities.npz", folder / "metrics.json")
 
 
 def save_average(name: str, members: list[str], val_probs: list[np.ndarray],

@@ -212,14 +212,40 @@ def budget_text(team: list[Member], n_train: int) -> str:
     first = team[0]
     r = first.recipe
     n_steps = len({m.model for m in team})
-    return (f"{len(team)} runs ({n_steps} steps x {len(team) // n_steps} seeds), each "
+    seeds = len(team) // n_steps
+    return (f"{len(team)} runs ({n_steps} steps x {seeds} seed{'s' * (seeds != 1)}), each "
             f"{r.epochs} epoch{'s' * (r.epochs != 1)} over {first.train_rows or n_train:,} "
             f"training rows in batches of {r.batch_size}")
 
 
+def smoke_reason(profile: str, team: list[Member]) -> str:
+    """Why this run's budget can settle no question ("" when it can): the profile's budget is
+    marked as a smoke test, or an `--epochs` override cut it."""
+    budget = recipes.EXPERIMENT_BUDGETS[profile]
+    if not budget.settles:
+        return f"the `{profile}` profile's budget is a smoke test of the chain"
+    epochs = min(m.recipe.epochs for m in team)
+    if epochs < budget.epochs:
+        return f"the epochs were cut to {epochs} from the `{profile}` budget's {budget.epochs}"
+    return ""
+
+
+def _smoke_text(steps: list[StepScores], rows: Rows, team: list[Member], n_train: int,
+                reason: str) -> str:
+    low, high = min(s.mean for s in steps), max(s.mean for s in steps)
+    return (f"**A smoke run: no verdicts.** {reason[0].upper() + reason[1:]}: "
+            f"{budget_text(team, n_train)}, far from the budget at which a change's worth "
+            f"shows. The {len(steps)} steps above scored between {100 * low:.2f}% and "
+            f"{100 * high:.2f}% on the {rows.what}: that shows the chain runs, and nothing "
+            "about which change is worth what. For that, read the committed full run below.")
+
+
 def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
-                 team: list[Member], n_train: int, profile: str) -> str:
-    """What the experiments show, computed from their numbers (Markdown)."""
+                 team: list[Member], n_train: int, profile: str, smoke: str = "") -> str:
+    """What the experiments show, computed from their numbers (Markdown); under a smoke
+    budget (`smoke`: why, from `smoke_reason`) that they show nothing yet."""
+    if smoke:
+        return _smoke_text(steps, rows, team, n_train, smoke)
     text = (f"**What this shows.** The start and {len(steps) - 1} changes, each measured on the "
             f"{rows.what} as the mean of its seeds; {budget_text(team, n_train)} "
             f"(`{profile}` profile). Each step against the one before:\n")
@@ -244,6 +270,14 @@ def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
 
 def _interval(interval) -> str:
     return "" if interval is None else f"{_points(interval[0])} to {_points(interval[1])}"
+
+
+def full_run_text(summary: dict) -> str:
+    """A committed full run of the experiments (`bench/results/experiments-*.json`): when, how,
+    and its table with the verdicts (Markdown)."""
+    return (f"**The committed full run** (`{summary['profile']}` profile, {summary['date']}; "
+            f"{summary['data']}; {summary['budget']}; measured on {summary['measured_on']}):\n\n"
+            f"```bash\n{summary['command']}\n```\n\n{markdown_table(summary)}")
 
 
 def markdown_table(summary: dict) -> str:

@@ -105,7 +105,7 @@ def command(s: Stage) -> str:
 def dvc_stage(root: Path, s: Stage, stages: dict[str, Stage]) -> dict:
     deps = [s.notebook] if s.notebook else []
     deps += [f"src/{PACKAGE}/{m}.py" for m in stage_modules(root, s)]
-    deps += [str(p) for p in s.reads]
+    deps += [str(p) for p in s.reads] + list(s.references.values())
     entry = {"cmd": command(s), "deps": deps, "params": [s.name]}
     special = {str(p) for p in (*s.metrics, *s.plots)}
     reports = [manifest.OUT.figures(f) for f in s.figures]

@@ -347,6 +347,8 @@ def _run(args: argparse.Namespace) -> int:
         raise DigitRecognizerError(f"cannot write to {outputs.root}: permission denied")
     for leftover in fileio.remove_partial_files(outputs.root):
         print(f"removed {leftover.relative_to(outputs.root)}, left by an interrupted run")
+    for failed in sorted(outputs.notebooks.glob("*.FAILED.ipynb")):
+        failed.unlink()  # an earlier run's: this run writes its own if a notebook fails again
     targets = selected_stages(args.only)
     values, sections = run_parameters(args)
 

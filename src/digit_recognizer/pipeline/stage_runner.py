@@ -19,7 +19,7 @@ from pathlib import Path
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.pipeline import graph
+from digit_recognizer.pipeline import graph, stages
 from digit_recognizer.pipeline.train_stage import RUN_ID_ENV, section
 
 KERNEL_NAME = "digit-recognizer"
@@ -30,17 +30,19 @@ KERNEL_NAME = "digit-recognizer"
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 
 
-def runner_values(root: Path, outputs: Outputs) -> dict:
-    """The parameters the runner fills in, as paths relative to the notebooks' folder."""
+def runner_values(root: Path, outputs: Outputs, references: dict[str, str] | None = None) -> dict:
+    """The parameters the runner fills in, as paths relative to the notebooks' folder: the
+    outputs folder (read and written), the data record and the stage's committed references."""
     notebooks = root / "notebooks"
 
     def relative(path: str | os.PathLike) -> str:
         return os.path.relpath(root / path, notebooks)
 
-    values = {"output_dir": relative(outputs.root),
+    values = {"output_dir": relative(outputs.root), "write_dir": relative(outputs.root),
               "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S")}
     if outputs.resolved_source.is_file():
         values["source_record"] = relative(outputs.resolved_source)
+    values.update({key: relative(path) for key, path in (references or {}).items()})
     return values
 
 
@@ -48,7 +50,8 @@ def notebook_parameters(root: Path, name: str) -> dict:
     """What papermill injects: the stage's section of params.yaml and the runner's values, as
     far as the notebook declares them."""
     declared = graph.declared_parameters(root / "notebooks" / f"{name}.ipynb")
-    values = {**section(root, name), **runner_values(root, Outputs(root / "outputs"))}
+    values = {**section(root, name), **runner_values(root, Outputs(root / "outputs"),
+                                                     stages.stage(name).references)}
     return {key: values[key] for key in declared if key in values}
 
 

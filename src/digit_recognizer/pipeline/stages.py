@@ -56,6 +56,8 @@ class Stage:
     trains: str = ""  # a training stage: "model", "ensemble" or "experiments"; "": a notebook
     metrics: tuple = ()  # of `writes`: what `dvc metrics` shows
     plots: tuple = ()  # of `writes`: what `dvc plots` draws (one record per epoch)
+    # Committed files it reads, by the notebook parameter that receives their path.
+    references: dict[str, str] = field(default_factory=dict)
 
     @property
     def notebook(self) -> str | None:
@@ -116,7 +118,8 @@ STAGES = {s.name: s for s in (
     Stage("train_experiments", reads=(OUT.split,), writes=(OUT.experiments,),
           shared=("seed",), models=tuple(recipes.EXPERIMENTS), trains="experiments"),
     Stage("10_experiments", reads=(OUT.split, OUT.experiments),
-          writes=(OUT.experiments_summary,), figures=("experiments",), shared=("profile",)),
+          writes=(OUT.experiments_summary,), figures=("experiments",), shared=("profile",),
+          references={"full_run": "bench/results/experiments-full-tensorflow-cpu.json"}),
 )}
 
 

@@ -169,7 +169,8 @@ def _recipe_line(metrics: Mapping) -> str:
             else f"a constant {r['learning_rate']:g}")
     extras = [f"label smoothing {r['label_smoothing']:g}"] if r["label_smoothing"] else []
     extras += ["augmented digits"] if r["augment"] else []
-    return (f"Adam with {rate}; batches of {r['batch_size']}; {metrics['epochs']} epochs"
+    epochs = metrics["epochs"]
+    return (f"Adam with {rate}; batches of {r['batch_size']}; {epochs} epoch{'s' * (epochs != 1)}"
             + "".join(f"; {e}" for e in extras)
             + f"; `{metrics['precision']}` arithmetic; seed {metrics['seed']}")
 
@@ -246,7 +247,52 @@ def comparison_text(rows: Sequence[Mapping], n_val: int) -> str:
 
 
 def comparison(rows: Sequence[Mapping], n_val: int) -> Markdown:
-    return Markdown(comparison_text(rows, n_val))
+    return Markdown(comparison_text(rows, n_val) + budgets_text(rows))
+
+
+def _budget(row: Mapping) -> str | None:
+    members = row.get("members")
+    if isinstance(members, list):
+        return None  # an average trains nothing of its own
+    epochs = row.get("epochs")
+    return None if epochs is None or epochs != epochs else f"{int(epochs)} epochs"
+
+
+def budgets_text(rows: Sequence[Mapping]) -> str:
+    """A warning when the compared models trained for different numbers of epochs: a gap
+    between them is then not their architecture's or recipe's alone ("" when they match)."""
+    by_budget: dict[str, list[str]] = {}
+    for row in rows:
+        if budget := _budget(row):
+            by_budget.setdefault(budget, []).append(_title(row["model"]))
+    if len(by_budget) < 2:
+        return ""
+    groups = "; ".join(f"{budget}: {', '.join(names)}" for budget, names in by_budget.items())
+    return (f"\n\n**The training budgets differ** ({groups}), so each gap above mixes the "
+            "models' differences with how long each trained. A comparison at one budget is "
+            "`10_experiments`.")
+
+
+def step_gain_text(before: Mapping, after: Mapping, n_val: int, where: str) -> str:
+    """What a notebook's model gained over the model of the notebook before (`where`), in
+    points and errors, with the noise, and whether their budgets differ."""
+    text = (f"**What changed from {_title(before['model'])} ({where}).** "
+            + difference_text(_title(after["model"]), after["val_accuracy"],
+                              _title(before["model"]), before["val_accuracy"], n_val)
+            + f": {_pct(before['val_accuracy'])} → {_pct(after['val_accuracy'])}, "
+            f"{before['val_errors']} → {after['val_errors']} errors of {n_val:,}.")
+    if before.get("local_score") is not None and after.get("local_score") is not None:
+        text += (f" On the hidden test rows: {_pct(before['local_score'])} → "
+                 f"{_pct(after['local_score'])}.")
+    if before.get("epochs") != after.get("epochs"):
+        text += (f" {_title(before['model'])} trained {before['epochs']} epochs and "
+                 f"{_title(after['model'])} {after['epochs']}: part of the difference is the "
+                 "longer or shorter training.")
+    return text
+
+
+def step_gain(before: Mapping, after: Mapping, n_val: int, where: str) -> Markdown:
+    return Markdown(step_gain_text(before, after, n_val, where))
 
 
 def ensemble_text(average: Mapping, members: Sequence[Mapping], n_val: int) -> str:
@@ -291,3 +337,84 @@ def changes_text(before: Mapping, after: Mapping) -> str:
 
 def changes(before: Mapping, after: Mapping) -> Markdown:
     return Markdown(changes_text(before, after))
+
+
+# ------------------------------------------------------------------ conclusions
+
+
+def eda_conclusion_text(labels, images, test_images, missing: int) -> str:
+    """What 02's looks add up to, computed from the images (Markdown)."""
+    import numpy as np
+
+    counts = np.bincount(labels, minlength=10)
+    ratio = counts.min() / counts.max()
+    ink = images[images > 0]
+    train_ink, test_ink = float(np.mean(images > 0)), float(np.mean(test_images > 0))
+    brightness = float(test_images.mean() / images.mean() - 1)
+    alike = abs(brightness) < 0.05 and abs(test_ink / train_ink - 1) < 0.05
+    return (
+        f"**What this shows.** The rarest digit has {ratio:.0%} of the most common one's rows, "
+        + ("so the classes are balanced enough for plain accuracy to be a fair score. "
+           if ratio > 0.7 else "so plain accuracy would favour the common digits. ")
+        + f"A digit is ink on empty paper: {1 - train_ink:.0%} of the training pixels are 0; of "
+        f"the ink, {np.mean(ink >= 250):.0%} is saturated (>= 250) and the rest is the "
+        "anti-aliased edge of the strokes. "
+        + f"The test images carry ink on {test_ink:.1%} of their pixels against {train_ink:.1%} "
+        f"in training, and their mean brightness differs by {brightness:+.1%}: "
+        + ("they look alike, so validation accuracy should carry over to the test set. "
+           if alike else "they differ, so validation accuracy may not carry over. ")
+        + (f"The raw files have {missing} missing values. " if missing else
+           "The raw files have no missing values. ")
+        + "So the data needs no cleaning or rebalancing: `03_preprocess` only scales it and "
+        "holds out a stratified validation split.")
+
+
+def eda_conclusion(labels, images, test_images, missing: int) -> Markdown:
+    return Markdown(eda_conclusion_text(labels, images, test_images, missing))
+
+
+def split_conclusion_text(split, all_labels) -> str:
+    """What 03 hands on, computed from the split (Markdown)."""
+    import numpy as np
+
+    share_all = np.bincount(all_labels, minlength=10) / len(all_labels)
+    share_val = np.bincount(split.val_labels, minlength=10) / len(split.val_labels)
+    drift = 100 * float(np.max(np.abs(share_val - share_all)))
+    n_val = len(split.x_val)
+    return (f"**What this shows.** {len(split.x_train):,} training and {n_val:,} validation "
+            f"digits, {split.x_train.dtype} in [{split.x_train.min():g}, "
+            f"{split.x_train.max():g}], shaped {split.x_train.shape[1:]}. Each digit's share "
+            f"of the validation part is within {drift:.2f} points of its share of all rows "
+            "(stratified). Every model stage trains on this same split and is scored on the "
+            f"same {n_val:,} held-out digits, so their scores compare; with {n_val:,} of them, "
+            f"an accuracy near 98% is known to about ±{noise_points(0.98, n_val):.1f} points.")
+
+
+def split_conclusion(split, all_labels) -> Markdown:
+    return Markdown(split_conclusion_text(split, all_labels))
+
+
+def ensemble_family_text(profile: str, model: str, full_model: str,
+                         member_seconds: Sequence[float]) -> str:
+    """Why a profile's seed ensemble averages another network than the `full` one ("" when
+    it is the same)."""
+    if model == full_model:
+        return ""
+    seconds = sum(member_seconds) / len(member_seconds)
+    return (f"Under the `{profile}` profile the members are `{model}` networks ({seconds:.0f} s "
+            f"each in this run), not the `{full_model}` CNN that the `full` profile averages: "
+            "several trainings of that CNN would take most of a run meant to take minutes. So "
+            "this ensemble shows the method, and its accuracy is not comparable with the CNNs "
+            "of 05 and 06.")
+
+
+# ------------------------------------------------------------------ where a notebook writes
+
+
+def announce_writes(reads: Outputs, writes: Outputs) -> None:
+    """Say so when a notebook run by hand writes elsewhere than the pipeline's results
+    (`layout.notebook_outputs`); the runner's runs write in place and print nothing."""
+    if Path(writes.root) != Path(reads.root):
+        print(f"A run of your own: this notebook reads the pipeline's results in {reads.root}/ "
+              f"and writes what it makes under {writes.root}/, so the pipeline's files stay "
+              "as ./run_all.sh left them.")
