@@ -6,6 +6,7 @@ softmax probabilities over the 10 digits, whichever Keras backend runs it (`KERA
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import keras
@@ -102,6 +103,13 @@ def batchnorm_cnn(name: str = "batchnorm", dropout: float = 0.25,
 def compact_cnn(name: str = "compact_cnn") -> keras.Model:
     """The batch-norm CNN without its batch normalisation: where the experiments start (10)."""
     return batchnorm_cnn(name, batch_norm=False)
+
+
+@functools.cache
+def layer_kinds(builder: str) -> frozenset[str]:
+    """The kinds of layer (Keras class names: "Conv2D", "Dropout"...) the network of `builder`
+    has: what a notebook may say of it, read from the network itself."""
+    return frozenset(type(layer).__name__ for layer in build(builder).layers)
 
 
 def seed_everything(seed: int) -> None:
