@@ -207,7 +207,14 @@ def save_average(name: str, results: list[MemberResult], split: Split, outputs,
 
 def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
             labels: np.ndarray) -> str:
-    """What the choice on validation found, in a sentence or two (Markdown)."""
+    """What the choice on validation found, and what test-time augmentation did (Markdown)."""
+    return " ".join(filter(None, (choice_text(results, kept, tta, labels),
+                                  tta_text(results, labels))))
+
+
+def choice_text(results: list[MemberResult], kept: list[MemberResult], tta: bool,
+                labels: np.ndarray) -> str:
+    """What the choice on validation found, in a sentence or two."""
     def accuracy(members: list[MemberResult], with_tta: bool = False) -> float:
         return float(np.mean(average(members, with_tta)[0].argmax(axis=1) == labels))
 
@@ -222,3 +229,34 @@ def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
             "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
     how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
     return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
+
+
+def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
+    """For how many members test-time augmentation lowered validation accuracy, and why it can
+    where the networks say so ('' when the members were not predicted with it)."""
+    if not results or any(r.val_tta is None for r in results):
+        return ""
+    plain = {r.member.name: _accuracy(r.val_probs, labels) for r in results}
+    shifted = {r.member.name: _accuracy(r.val_tta, labels) for r in results}
+    lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
+    raised = sum(shifted[name] > plain[name] for name in plain)
+    text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
+            f"lowered the validation accuracy of {len(lowered)} of {len(results)} members"
+            + "".join(f"{', ' if i else ' ('}`{r.member.name}` {plain[r.member.name]:.2%} → "
+                      f"{shifted[r.member.name]:.2%}" for i, r in enumerate(lowered))
+            + (")" if lowered else "") + f", raised it for {raised}.")
+    if lowered and not any(_convolutional(r.member.builder) for r in lowered):
+        text += (" Those networks have no convolution: every pixel position has weights of its "
+                 "own, so a digit moved by one pixel meets other weights (they are not "
+                 "shift-invariant).")
+    return text
+
+
+def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(axis=1) == labels))
+
+
+def _convolutional(builder: str) -> bool:
+    from digit_recognizer.learning import models
+
+    return "Conv2D" in models.layer_kinds(builder)
