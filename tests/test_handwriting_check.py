@@ -202,3 +202,15 @@ def test_the_naive_readings_are_explained_by_the_digit_the_model_favours():
                                                                                 "7 / 20"]
     assert handwriting_check.preparation_text(correct, 20).endswith("than reading")
     assert "favours" not in handwriting_check.preparation_text({"a": 20, "b": 7}, 20)
+
+
+def test_the_grid_of_forty_pictures_is_a_small_palette_png(sample, tmp_path):
+    from digit_recognizer.reading_checks import picture_makers
+
+    test, labels = sample
+    rendered = picture_makers.render_numbers(test, labels, 40, 9)
+    checked = [handwriting_check.Checked(r, None, r.number, len(r.number)) for r in rendered]
+    path = predict.save_png(handwriting_check.plot_grid(checked), tmp_path / "grid.png")
+    with Image.open(path) as png:
+        assert png.mode == "P" and png.width <= 1000
+    assert path.stat().st_size < 250_000  # the notebook showing it stays well under 1 MB

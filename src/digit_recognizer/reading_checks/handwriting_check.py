@@ -187,11 +187,12 @@ def failure_story(checked: Sequence[Checked]) -> tuple[Checked, int | None, str]
 
 
 def plot_grid(checked: Sequence[Checked], columns: int = 5):
-    """Every picture with 'written → read' and ✓/✗ above it (red when wrong)."""
+    """Every picture with 'written → read' and ✓/✗ above it (red when wrong), small enough
+    that the notebook showing it stays well under a megabyte."""
     from matplotlib.figure import Figure
 
     rows = -(-len(checked) // columns)
-    fig = Figure(figsize=(3.0 * columns, 1.9 * rows), layout="constrained")
+    fig = Figure(figsize=(2.0 * columns, 1.3 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes:
         ax.set_axis_off()
@@ -199,7 +200,7 @@ def plot_grid(checked: Sequence[Checked], columns: int = 5):
         picture = np.asarray(c.rendered.picture.convert("RGB"))
         ax.imshow(picture)
         mark = RIGHT if c.right else WRONG
-        ax.set_title(f"{c.expected} → {c.read or '?'} {mark}", fontsize=10,
+        ax.set_title(f"{c.expected} → {c.read or '?'} {mark}", fontsize=9,
                      color="black" if c.right else "tab:red")
     return fig
 
