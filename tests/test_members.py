@@ -144,3 +144,15 @@ def test_verdict_counts_the_members_that_tta_lowered_and_says_why_for_dense_netw
     no_tta = members.MemberResult(lowered.member, lowered.val_probs, lowered.test_probs,
                                   lowered.metrics, b"", "")
     assert members.tta_text([no_tta], labels) == ""
+
+
+def test_shown_table_gives_percentages_and_drops_an_empty_tta_column():
+    labels = np.array([1, 2, 3, 4])
+    a = _result("a", [1, 2, 3, 0], [1, 2, 3, 4], labels)
+    a.metrics.update(val_errors=1, val_accuracy_tta=1.0)
+    table = members.shown_table([a])
+    assert table.to_dict("records") == [{
+        "member": "a", "seed": 0, "validation accuracy": "75.00%",
+        "with test-time augmentation": "100.00%", "validation errors": 1, "training": "1 s"}]
+    a.metrics["val_accuracy_tta"] = None
+    assert "with test-time augmentation" not in members.shown_table([a])

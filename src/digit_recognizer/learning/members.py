@@ -231,6 +231,24 @@ def choice_text(results: list[MemberResult], kept: list[MemberResult], tta: bool
     return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
 
 
+def shown_table(results: list[MemberResult]):
+    """The members as a reader wants them (a DataFrame): accuracies as percentages, without
+    test-time augmentation's column when no member was predicted with it."""
+    import pandas as pd
+
+    shown = pd.DataFrame({
+        "member": [r.member.name for r in results],
+        "seed": [r.member.seed for r in results],
+        "validation accuracy": [f"{r.metrics['val_accuracy']:.2%}" for r in results],
+        "with test-time augmentation": ["" if r.metrics.get("val_accuracy_tta") is None
+                                        else f"{r.metrics['val_accuracy_tta']:.2%}"
+                                        for r in results],
+        "validation errors": [r.metrics["val_errors"] for r in results],
+        "training": [f"{r.metrics['train_seconds']:.0f} s" for r in results],
+    })
+    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
+
+
 def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
     """For how many members test-time augmentation lowered validation accuracy, and why it can
     where the networks say so ('' when the members were not predicted with it)."""
