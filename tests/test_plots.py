@@ -95,9 +95,11 @@ def test_model_comparison_bars_start_at_zero_and_no_time_for_an_average():
     errors, seconds = plots.model_comparison(table).axes
     assert errors.get_ylabel() == "validation digits read wrong" and errors.get_ylim()[0] == 0
     assert [bar.get_height() for bar in errors.patches] == [19, 4]
-    assert [t.get_text() for t in errors.texts] == ["19 (97.60%)", "4 (99.55%)"]
+    assert [t.get_text() for t in errors.texts] == ["19\n(97.60%)", "4\n(99.55%)"]
     assert seconds.get_ylabel() == "training time (s)"
     assert [bar.get_height() for bar in seconds.patches] == [17.0]  # the average has none
+    [note] = seconds.texts
+    assert note.get_text() == "no training\nof its own" and note.get_position()[0] == 1
 
 
 def test_experiment_plots_show_every_step_and_seed():

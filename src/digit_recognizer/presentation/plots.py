@@ -235,13 +235,16 @@ def model_comparison(table: pd.DataFrame) -> plt.Figure:
     every model, side by side; an average that trained nothing of its own has no time bar."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     sns.barplot(data=table, x="model", y="val_errors", ax=axes[0], color="tab:green")
-    axes[0].set(title="Validation errors (fewer is better)", xlabel="",
+    axes[0].set(title="Validation errors (and accuracy); fewer is better", xlabel="",
                 ylabel="validation digits read wrong")
     axes[0].bar_label(axes[0].containers[0], fontsize=8, labels=[
-        f"{e:.0f} ({a:.2%})" for e, a in zip(table["val_errors"], table["val_accuracy"],
-                                             strict=True)])
+        f"{e:.0f}\n({a:.2%})" for e, a in zip(table["val_errors"], table["val_accuracy"],
+                                              strict=True)])
+    axes[0].set_ylim(0, 1.25 * max(float(table["val_errors"].max()), 1))  # room for labels
     sns.barplot(data=table, x="model", y="train_seconds", ax=axes[1], color="tab:orange")
     axes[1].set(title="Training time", xlabel="", ylabel="training time (s)")
+    for x in np.flatnonzero(table["train_seconds"].isna().to_numpy()):
+        axes[1].text(x, 0, "no training\nof its own", ha="center", va="bottom", fontsize=8)
     for ax in axes:
         ax.tick_params(axis="x", rotation=20)
     fig.tight_layout()
