@@ -74,3 +74,16 @@ def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
         "members: dense_seed43, dense_seed44, with test-time augmentation"]
     table.loc[0, "local_score"] = 0.986
     assert shown_table(table)["local score"].tolist() == ["98.60%", ""]
+
+
+def test_describe_gives_accuracies_as_percentages():
+    from digit_recognizer.learning.evaluate import describe
+
+    line = describe({"model": "dense", "val_accuracy": 0.926342, "val_errors": 59,
+                     "parameters": 318010, "train_seconds": 3.2, "local_score": 0.9145})
+    assert line == ("dense: validation accuracy 92.63% (59 errors), 318,010 parameters, trained "
+                    "in 3 s; local test score 91.45%")
+    average = describe({"model": "seed_ensemble", "val_accuracy": 0.93009, "val_errors": 56,
+                        "members": ["a", "b"], "tta": True, "local_score": None})
+    assert average == ("seed_ensemble: validation accuracy 93.01% (56 errors), the average of "
+                       "a, b with test-time augmentation")

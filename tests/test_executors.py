@@ -11,7 +11,7 @@ from member_support import TINY_MEMBERS, same_predictions
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import executors
-from digit_recognizer.learning.members import average
+from digit_recognizer.learning.members import MemberResult, average
 
 
 def test_unknown_executor_and_duplicate_names_are_refused(tiny_split):
@@ -39,7 +39,18 @@ def test_local_results_in_members_order_with_progress(tiny_split, tiny_local_res
     assert np.array_equal(average(results)[1], average(tiny_local_results)[1])
     assert len(list(tmp_path.glob("*.npz"))) == 2 and len(list(tmp_path.iterdir())) == 6
     line = executors.describe(results[0], 1, 2)
-    assert line.startswith("[1/2] simple_cnn_seed2: validation accuracy 0.")
+    assert line.startswith("[1/2] simple_cnn_seed2: validation accuracy ") and "%" in line
+
+
+def test_progress_shows_the_result_but_not_the_machine_that_trained_it():
+    member = TINY_MEMBERS[0]
+    metrics = {"val_accuracy": 0.92634, "val_errors": 59, "train_seconds": 3.2}
+    result = MemberResult(member, np.zeros((1, 10)), np.zeros((1, 10)), metrics, b"",
+                          "vm:5925")
+    line = executors.describe(result, 1, 3)
+    assert line == (f"[1/3] {member.name}: validation accuracy 92.63% (59 errors), trained in "
+                    "3 s")
+    assert "vm" not in line and "5925" not in line
 
 
 def test_a_failing_member_fails_the_run_naming_it(tiny_split, tiny_local_results, tmp_path,

@@ -186,3 +186,31 @@ def test_an_eight_takes_an():
     p = [0.0] * 10
     p[3], p[8] = 0.6, 0.4
     assert handwriting_check.explain_digit(8, digit_reading(p)).startswith("an 8 read as 3")
+
+
+def test_the_naive_readings_are_explained_by_the_digit_the_model_favours():
+    labels = np.arange(20) % 10
+    read = np.where(np.arange(20) < 14, 4, labels)  # 14 read as 4, the last 6 right
+    text = handwriting_check.naive_reading_text(read, labels)
+    assert text.startswith("The model reads 15 of the 20 naive inputs (75%) as 4, a digit "
+                           "written on 10% of them: it favours one digit")
+    assert text.endswith("So 35.0% read right is nearer guessing (10%) than reading")
+    fair = handwriting_check.naive_reading_text(labels, labels)  # all right, none favoured
+    assert "favours" not in fair and "guessing" not in fair
+    correct = handwriting_check.Preparations({"a": 20, "b": 7}, read, labels)
+    assert handwriting_check.preparation_table(correct, 20)["right"].tolist() == ["20 / 20",
+                                                                                "7 / 20"]
+    assert handwriting_check.preparation_text(correct, 20).endswith("than reading")
+    assert "favours" not in handwriting_check.preparation_text({"a": 20, "b": 7}, 20)
+
+
+def test_the_grid_of_forty_pictures_is_a_small_palette_png(sample, tmp_path):
+    from digit_recognizer.reading_checks import picture_makers
+
+    test, labels = sample
+    rendered = picture_makers.render_numbers(test, labels, 40, 9)
+    checked = [handwriting_check.Checked(r, None, r.number, len(r.number)) for r in rendered]
+    path = predict.save_png(handwriting_check.plot_grid(checked), tmp_path / "grid.png")
+    with Image.open(path) as png:
+        assert png.mode == "P" and png.width <= 1000
+    assert path.stat().st_size < 250_000  # the notebook showing it stays well under 1 MB

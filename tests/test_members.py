@@ -123,3 +123,36 @@ def test_choose_keeps_an_average_only_when_it_beats_its_best_member():
     assert [r.member.name for r in kept] == ["s"] and tta
     assert ("Kept: the best member alone with test-time augmentation"
             in members.verdict([shifted, worse], kept, tta, labels))
+
+
+def test_verdict_counts_the_members_that_tta_lowered_and_says_why_for_dense_networks():
+    labels = np.array([1, 2, 3, 4])
+    lowered = _result("lowered", [1, 2, 3, 4], [1, 2, 3, 0], labels)
+    raised = _result("raised", [1, 2, 0, 4], [1, 2, 3, 4], labels)
+    same = _result("same", [1, 2, 3, 0], [1, 2, 3, 0], labels)
+    kept, tta = members.choose([lowered, raised, same], labels)
+    text = members.verdict([lowered, raised, same], kept, tta, labels)
+    assert ("lowered the validation accuracy of 1 of 3 members (`lowered` 100.00% → 75.00%), "
+            "raised it for 1.") in text
+    assert "not shift-invariant" in text  # `_result` members are dense networks
+    convolutional = _result("cnn", [1, 2, 3, 4], [1, 2, 3, 0], labels)
+    convolutional.member = Member("cnn", "simple_cnn", 0, Recipe(1), "simple_cnn")
+    text = members.tta_text([convolutional], labels)
+    assert "of 1 of 1 members" in text and "shift-invariant" not in text
+    assert "lowered the validation accuracy of 0 of 1" in members.tta_text([raised], labels)
+    assert "shift-invariant" not in members.tta_text([raised], labels)
+    no_tta = members.MemberResult(lowered.member, lowered.val_probs, lowered.test_probs,
+                                  lowered.metrics, b"", "")
+    assert members.tta_text([no_tta], labels) == ""
+
+
+def test_shown_table_gives_percentages_and_drops_an_empty_tta_column():
+    labels = np.array([1, 2, 3, 4])
+    a = _result("a", [1, 2, 3, 0], [1, 2, 3, 4], labels)
+    a.metrics.update(val_errors=1, val_accuracy_tta=1.0)
+    table = members.shown_table([a])
+    assert table.to_dict("records") == [{
+        "member": "a", "seed": 0, "validation accuracy": "75.00%",
+        "with test-time augmentation": "100.00%", "validation errors": 1, "training": "1 s"}]
+    a.metrics["val_accuracy_tta"] = None
+    assert "with test-time augmentation" not in members.shown_table([a])

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 
+from digit_recognizer.learning import architecture
 from digit_recognizer.presentation import network
 
 
 def test_the_builder_comes_with_every_function_of_the_module_it_calls():
-    code = network.builder_code("compact_cnn")
+    code = architecture.builder_code("compact_cnn")
     assert code.index("def _conv_bn(") < code.index("def batchnorm_cnn(") < code.index(
         "def compact_cnn(")
     assert "layers.Dropout(dropout)" in code and 'activation="relu"' in code
@@ -24,10 +25,17 @@ def test_a_dense_network_gets_no_word_on_padding_and_a_cnn_does():
 
 
 def test_showing_a_network_imports_no_deep_learning_library():
-    network.builder_code("batchnorm_cnn")
+    architecture.builder_code("batchnorm_cnn")
     assert "keras" not in sys.modules or "tensorflow" not in sys.modules
 
 
 def test_an_unknown_builder_is_named():
     with pytest.raises(KeyError, match="no function 'nope'"):
-        network.builder_code("nope")
+        architecture.builder_code("nope")
+
+
+@pytest.mark.parametrize(("builder", "kinds"), [
+    ("dense", {"Flatten", "Dense"}), ("compact_cnn", {"Conv2D", "Dropout", "MaxPooling2D"})])
+def test_the_kinds_of_layer_are_read_from_the_code(builder, kinds):
+    assert kinds <= architecture.layer_kinds(builder)
+    assert ("Conv2D" in architecture.layer_kinds(builder)) == (builder != "dense")

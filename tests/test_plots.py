@@ -40,6 +40,15 @@ def test_training_curves_have_labelled_axes_whole_epochs_and_the_learning_rate()
     x, y = rate.lines[0].get_data()
     assert x[0] == 0 and x[-1] == 3 and max(y) == pytest.approx(recipe.learning_rate)
     assert len(plots.training_curves(HISTORY, "plain").axes) == 2
+    assert not any("constant" in t.get_text() for t in rate.texts)  # a cosine schedule
+
+
+def test_a_constant_learning_rate_says_so():
+    recipe = recipes.recipe("dense", "quick", 3)
+    rates = schedules.learning_rates(recipe, 1000)
+    rate = plots.training_curves(HISTORY, "dense", rates, schedules.steps_per_epoch(
+        recipe, 1000)).axes[2]
+    assert [t.get_text() for t in rate.texts] == [f"constant {recipe.learning_rate:g}"]
 
 
 def test_most_confused_pairs_and_a_matrix_of_mistakes_only():
@@ -50,8 +59,20 @@ def test_most_confused_pairs_and_a_matrix_of_mistakes_only():
     fig = plots.confusion_matrix(y_true, y_pred, "m")
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sorted(texts) == ["1", "1", "2"]  # the correct diagonal and empty cells masked
-    assert "4 read as 9" in [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    bars = fig.axes[1]
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["4 read as 9"]  # repeated only
+    assert "2 pairs confused once each" in bars.get_title()
     assert "(4 of 7" in fig.axes[0].get_title()
+
+
+def test_no_chart_of_equal_bars_when_no_pair_repeats():
+    y_true, y_pred = np.array([4, 9, 7, 1]), np.array([9, 4, 1, 1])
+    bars = plots.confusion_matrix(y_true, y_pred, "m").axes[1]
+    assert not bars.patches
+    [note] = [t.get_text() for t in bars.texts]
+    assert "no pair is confused more than once" in note and "each of the 3 mistakes" in note
+    perfect = plots.confusion_matrix(y_true, y_true, "m").axes[1]
+    assert [t.get_text() for t in perfect.texts] == ["no mistakes"]
 
 
 def test_worst_mistakes_ranked_by_the_gap_and_show_both_probabilities():
@@ -66,16 +87,19 @@ def test_worst_mistakes_ranked_by_the_gap_and_show_both_probabilities():
                       "true 5: p=0.40\nread 3: p=0.50"]
 
 
-def test_model_comparison_in_percent_and_no_time_for_an_average():
+def test_model_comparison_bars_start_at_zero_and_no_time_for_an_average():
     import pandas as pd
 
     table = pd.DataFrame({"model": ["dense", "ensemble"], "val_accuracy": [0.976, 0.9955],
-                          "train_seconds": [17.0, None]})
-    accuracy, seconds = plots.model_comparison(table).axes
-    assert accuracy.get_ylabel() == "validation accuracy (%)"
-    assert [t.get_text() for t in accuracy.texts] == ["97.60%", "99.55%"]
+                          "val_errors": [19, 4], "train_seconds": [17.0, None]})
+    errors, seconds = plots.model_comparison(table).axes
+    assert errors.get_ylabel() == "validation digits read wrong" and errors.get_ylim()[0] == 0
+    assert [bar.get_height() for bar in errors.patches] == [19, 4]
+    assert [t.get_text() for t in errors.texts] == ["19\n(97.60%)", "4\n(99.55%)"]
     assert seconds.get_ylabel() == "training time (s)"
     assert [bar.get_height() for bar in seconds.patches] == [17.0]  # the average has none
+    [note] = seconds.texts
+    assert note.get_text() == "no training\nof its own" and note.get_position()[0] == 1
 
 
 def test_experiment_plots_show_every_step_and_seed():
@@ -88,3 +112,26 @@ def test_experiment_plots_show_every_step_and_seed():
     curves = plots.experiment_curves([("exp_plain", [[0.9, 0.95], [0.92, 0.97]])]).axes[0]
     assert list(curves.lines[0].get_ydata()) == pytest.approx([91.0, 96.0])
     assert [t for t in curves.get_xticks() if t == int(t)] == list(curves.get_xticks())
+
+
+def test_pixel_histogram_shows_shares_on_labelled_axes():
+    rng = np.random.default_rng(0)
+    train, test = rng.integers(0, 256, (20, 28, 28)), rng.integers(0, 256, (10, 28, 28))
+    every, ink = plots.pixel_histogram(train, test).axes
+    assert every.get_ylabel() == "share of all pixels" and every.get_yscale() == "log"
+    assert ink.get_ylabel() == "share of non-zero pixels"
+    for ax in (every, ink):
+        assert ax.get_xlabel() == "intensity"
+        assert [p.get_label() for p in ax.patches] == ["train", "test"]
+        assert all(sum(p.get_data().values) == pytest.approx(1) for p in ax.patches)
+
+
+def test_pixel_stats_keep_counts_as_integers():
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    images[0, 0, :4] = 255
+    table = plots.pixel_stats_table(images, images[:2])
+    assert list(table.index) == ["train", "test"]
+    assert table.loc["train", "images"] == 3 and table["images"].dtype.kind == "i"
+    assert table["max"].dtype.kind in "iu" and table.loc["train", "max"] == 255
+    assert table.loc["train", "empty pixels (%)"] == pytest.approx(99.8)
+    assert table.loc["test", "ink pixels per image"] == 2.0

@@ -187,3 +187,20 @@ def test_make_examples_command(tmp_path):
 def test_figure_names_do_not_collide():
     paths = predict.figure_paths(["a/x.png", "b/x.jpg", "y.tif"], "figs")
     assert [str(p) for p in paths] == ["figs/x.png", "figs/x-2.png", "figs/y.png"]
+
+
+def test_figures_are_palette_pngs_that_keep_their_colours(tmp_path):
+    from matplotlib.colors import to_rgb
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 2))
+    photo, bars = fig.subplots(1, 2)
+    photo.imshow(np.random.default_rng(0).integers(0, 256, (60, 60, 3), dtype=np.uint8))
+    bars.bar([0, 1], [1, 0.5], color=["tab:orange", "tab:blue"])
+    path = predict.save_png(fig, tmp_path / "figure.png")
+    with Image.open(path) as png:
+        assert png.mode == "P" and png.size == (400, 200)
+        colours = {rgb for _, rgb in png.convert("RGB").getcolors(256)}
+    for name in ("tab:orange", "tab:blue", "white"):  # next to 3,600 random colours
+        wanted = np.array(to_rgb(name)) * 255
+        assert min(np.abs(np.array(c) - wanted).max() for c in colours) < 12

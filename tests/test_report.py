@@ -223,3 +223,47 @@ def test_a_run_by_hand_writes_under_interactive_and_says_so(tmp_path, capsys):
     reads, writes = layout.notebook_outputs(tmp_path / "outputs", tmp_path / "outputs", "x")
     report.announce_writes(reads, writes)
     assert writes.submission == reads.submission and capsys.readouterr().out == ""
+
+def cross_entropy(target: np.ndarray, predicted: np.ndarray) -> float:
+    return float(-(target * np.log(predicted)).sum())
+
+
+def test_label_smoothing_floor_is_the_least_loss_a_model_can_reach():
+    true, other = report.smoothed_target(0.1)
+    assert (true, other) == pytest.approx((0.91, 0.01))
+    target = np.array([true] + [other] * 9)
+    floor = report.smoothing_floor(0.1)
+    assert floor == pytest.approx(cross_entropy(target, target)) and floor == pytest.approx(
+        0.5003, abs=1e-4)
+    rng = np.random.default_rng(0)
+    for predicted in rng.dirichlet(np.ones(10), 50):  # any other prediction loses more
+        assert cross_entropy(target, predicted) > floor
+    assert report.smoothing_floor(0.0) == 0.0
+
+
+def test_training_text_explains_the_loss_floor_of_label_smoothing():
+    metrics = {**trained("augmentation"), "seed": 42, "epochs": 1, "train_seconds": 9.0}
+    epochs = [{"epoch": 1, "loss": 0.682, "accuracy": 0.96, "val_loss": 0.628,
+               "val_accuracy": 0.98}]
+    text = report.training_text(metrics, epochs)
+    assert "91% on the true digit and 1% on each of the 9 others" in text
+    assert "entropy, 0.500" in text and "0.6820 is 0.182 above" in text and "0.128 above" in text
+    plain = report.training_text({**trained("batchnorm"), "seed": 42, "epochs": 1,
+                                  "train_seconds": 9.0}, epochs)
+    assert "entropy" not in plain
+
+
+@pytest.mark.parametrize(("name", "dropout", "augmented"), [
+    ("dense", False, False), ("batchnorm", True, False), ("augmentation", True, True)])
+def test_training_below_validation_gives_only_this_models_reasons(name, dropout, augmented):
+    metrics = {**trained(name), "val_accuracy": 0.93, "val_errors": 56}
+    rising = {"accuracy": [0.81, 0.915], "val_accuracy": [0.896, 0.926]}
+    text = report.model_summary_text(metrics, 800, rising)
+    assert "validation is higher (within the noise)" in text and "running average" in text
+    assert "rose from 89.6% to 92.6%" in text
+    assert ("dropout" in text) == dropout and ("augmented digits" in text) == augmented
+    flat = report.model_summary_text(metrics, 800, {"accuracy": [0.9, 0.91],
+                                                    "val_accuracy": [0.93, 0.92]})
+    assert "running average" in flat and "rose" not in flat
+    above = report.model_summary_text(metrics, 800, {"accuracy": [0.93], "val_accuracy": [0.92]})
+    assert "running average" not in above and "no sign of over-fitting" in above

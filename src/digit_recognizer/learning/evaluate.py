@@ -113,7 +113,7 @@ def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
 
 def describe(metrics: dict) -> str:
     """One line for the notebook: how the model did."""
-    line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.4f} "
+    line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.2%} "
             f"({metrics['val_errors']} errors)")
     if metrics.get("members"):
         line += f", the average of {', '.join(metrics['members'])}"
@@ -123,7 +123,7 @@ def describe(metrics: dict) -> str:
     if metrics.get("train_seconds") is not None:
         line += f", trained in {metrics['train_seconds']:.0f} s"
     if metrics.get("local_score") is not None:
-        line += f"; local test score {metrics['local_score']:.4f}"
+        line += f"; local test score {metrics['local_score']:.2%}"
     return line
 
 

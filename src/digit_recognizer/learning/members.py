@@ -207,7 +207,14 @@ def save_average(name: str, results: list[MemberResult], split: Split, outputs,
 
 def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
             labels: np.ndarray) -> str:
-    """What the choice on validation found, in a sentence or two (Markdown)."""
+    """What the choice on validation found, and what test-time augmentation did (Markdown)."""
+    return " ".join(filter(None, (choice_text(results, kept, tta, labels),
+                                  tta_text(results, labels))))
+
+
+def choice_text(results: list[MemberResult], kept: list[MemberResult], tta: bool,
+                labels: np.ndarray) -> str:
+    """What the choice on validation found, in a sentence or two."""
     def accuracy(members: list[MemberResult], with_tta: bool = False) -> float:
         return float(np.mean(average(members, with_tta)[0].argmax(axis=1) == labels))
 
@@ -222,3 +229,52 @@ def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
             "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
     how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
     return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
+
+
+def shown_table(results: list[MemberResult]):
+    """The members as a reader wants them (a DataFrame): accuracies as percentages, without
+    test-time augmentation's column when no member was predicted with it."""
+    import pandas as pd
+
+    shown = pd.DataFrame({
+        "member": [r.member.name for r in results],
+        "seed": [r.member.seed for r in results],
+        "validation accuracy": [f"{r.metrics['val_accuracy']:.2%}" for r in results],
+        "with test-time augmentation": ["" if r.metrics.get("val_accuracy_tta") is None
+                                        else f"{r.metrics['val_accuracy_tta']:.2%}"
+                                        for r in results],
+        "validation errors": [r.metrics["val_errors"] for r in results],
+        "training": [f"{r.metrics['train_seconds']:.0f} s" for r in results],
+    })
+    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
+
+
+def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
+    """For how many members test-time augmentation lowered validation accuracy, and why it can
+    where the networks say so ('' when the members were not predicted with it)."""
+    if not results or any(r.val_tta is None for r in results):
+        return ""
+    plain = {r.member.name: _accuracy(r.val_probs, labels) for r in results}
+    shifted = {r.member.name: _accuracy(r.val_tta, labels) for r in results}
+    lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
+    raised = sum(shifted[name] > plain[name] for name in plain)
+    text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
+            f"lowered the validation accuracy of {len(lowered)} of {len(results)} members"
+            + "".join(f"{', ' if i else ' ('}`{r.member.name}` {plain[r.member.name]:.2%} → "
+                      f"{shifted[r.member.name]:.2%}" for i, r in enumerate(lowered))
+            + (")" if lowered else "") + f", raised it for {raised}.")
+    if lowered and not any(_convolutional(r.member.builder) for r in lowered):
+        text += (" Those networks have no convolution: every pixel position has weights of its "
+                 "own, so a digit moved by one pixel meets other weights (they are not "
+                 "shift-invariant).")
+    return text
+
+
+def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(axis=1) == labels))
+
+
+def _convolutional(builder: str) -> bool:
+    from digit_recognizer.learning import architecture
+
+    return "Conv2D" in architecture.layer_kinds(builder)

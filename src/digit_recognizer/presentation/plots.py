@@ -64,33 +64,41 @@ def mean_digits(images: np.ndarray, labels: np.ndarray) -> plt.Figure:
 
 
 def pixel_histogram(train: np.ndarray, test: np.ndarray) -> plt.Figure:
+    """The share of pixels in each of 64 intensity bins: all pixels, then the inked ones."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for name, images in (("train", train), ("test", test)):
-        axes[0].hist(images.ravel(), bins=64, alpha=0.6, label=name, density=True, log=True)
-        ink = images[images > 0]
-        axes[1].hist(ink, bins=64, alpha=0.6, label=name, density=True)
-    axes[0].set(title="All pixel values (log scale)", xlabel="intensity")
-    axes[1].set(title="Non-zero pixels only", xlabel="intensity")
+        _share_histogram(axes[0], images.ravel(), name)
+        _share_histogram(axes[1], images[images > 0], name)
+    axes[0].set(title="All pixel values (log scale)", xlabel="intensity",
+                ylabel="share of all pixels", yscale="log")
+    axes[1].set(title="Non-zero pixels only", xlabel="intensity",
+                ylabel="share of non-zero pixels")
     for ax in axes:
         ax.legend()
     return fig
 
 
+def _share_histogram(ax: plt.Axes, values: np.ndarray, label: str, bins: int = 64) -> None:
+    counts, edges = np.histogram(values, bins=bins)
+    ax.stairs(counts / max(len(values), 1), edges, fill=True, alpha=0.6, label=label)
+
+
 def pixel_stats_table(train: np.ndarray, test: np.ndarray) -> pd.DataFrame:
-    """Train vs test side by side: do the two files look alike?"""
+    """Train vs test, a row each: do the two files look alike? Counts stay integers (a column
+    per statistic keeps its own type), shares are percentages."""
     rows = {}
     for name, images in (("train", train), ("test", test)):
         flat = images.reshape(len(images), -1)
         rows[name] = {
             "images": len(images),
-            "mean intensity": flat.mean(),
-            "std intensity": flat.std(),
-            "share of empty pixels": (flat == 0).mean(),
-            "ink pixels per image": (flat > 0).sum(axis=1).mean(),
-            "min": flat.min(),
-            "max": flat.max(),
+            "mean intensity": round(float(flat.mean()), 1),
+            "std intensity": round(float(flat.std()), 1),
+            "empty pixels (%)": round(100 * float((flat == 0).mean()), 1),
+            "ink pixels per image": round(float((flat > 0).sum(axis=1).mean()), 1),
+            "min": flat.min().item(),
+            "max": flat.max().item(),
         }
-    return pd.DataFrame(rows).round(3)
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 # ------------------------------------------------------------------ evaluation
@@ -123,6 +131,9 @@ def training_curves(history: dict[str, list[float]], title: str,
                ylim=(0, max(float(np.max(learning_rates)), 1e-12) * 1.1))
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
         _whole_epochs(ax, len(epochs), first=0)
+        if np.ptp(learning_rates) == 0:  # a flat line: say that it is meant to be
+            ax.text(0.5, 0.5, f"constant {learning_rates[0]:g}", transform=ax.transAxes,
+                    ha="center", va="center", color="tab:red")
     fig.tight_layout()
     return fig
 
@@ -140,8 +151,9 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
                        dropna=False).rename_axis(index="true", columns="predicted")
 
 
-def most_confused(y_true: np.ndarray, y_pred: np.ndarray, n: int = 8) -> pd.DataFrame:
-    """The `n` most frequent (true, predicted) pairs among the mistakes, most frequent first."""
+def most_confused(y_true: np.ndarray, y_pred: np.ndarray, n: int | None = 8) -> pd.DataFrame:
+    """The `n` (None: all) most frequent (true, predicted) pairs among the mistakes, most
+    frequent first."""
     matrix = confusion_counts(y_true, y_pred).to_numpy()
     pairs = [(int(t), int(p), int(matrix[t, p])) for t in DIGITS for p in DIGITS
              if t != p and matrix[t, p] > 0]
@@ -164,19 +176,34 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, title: str) -> plt.
     ax.set(xlabel="predicted", ylabel="true (correct predictions)",
            title=f"{title}: mistakes ({errors} of {len(y_true)}; diagonal masked)")
     ax.set_facecolor("white")
-    pairs = most_confused(y_true, y_pred)
-    if len(pairs):
-        labels = [f"{t} read as {p}" for t, p in zip(pairs["true"], pairs["predicted"],
-                                                      strict=True)]
-        bars.barh(labels[::-1], pairs["count"].to_numpy()[::-1], color="tab:red")
-        bars.bar_label(bars.containers[0], fontsize=8)
-        bars.set(xlabel="mistakes", title="most confused pairs")
-        bars.xaxis.get_major_locator().set_params(integer=True)
-    else:
-        bars.axis("off")
-        bars.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+    confused_pairs(bars, most_confused(y_true, y_pred, None))
     fig.tight_layout()
     return fig
+
+
+def confused_pairs(ax: plt.Axes, pairs: pd.DataFrame, n: int = 8) -> None:
+    """The (at most `n`) pairs confused more than once as bars, the pairs confused once
+    counted in the title; in words when no pair repeats (a chart of equal bars ranks nothing)."""
+    repeated, once = pairs[pairs["count"] > 1][:n], int((pairs["count"] == 1).sum())
+    if not len(repeated):
+        ax.axis("off")
+        errors = int(pairs["count"].sum())
+        ax.text(0.5, 0.5, "no mistakes" if not errors else
+                f"no pair is confused more than once:\neach of the {errors} mistakes\n"
+                "is a different (true, read) pair", ha="center", va="center")
+        return
+    labels = [f"{t} read as {p}" for t, p in zip(repeated["true"], repeated["predicted"],
+                                                  strict=True)]
+    ax.barh(labels[::-1], repeated["count"].to_numpy()[::-1], color="tab:red")
+    ax.bar_label(ax.containers[0], fontsize=8)
+    shown = len(repeated)
+    ax.set_ylim(shown - 0.5 - max(shown, n // 2), shown - 0.5)  # few bars: thin, at the top
+    others = len(pairs) - len(repeated) - once  # repeated pairs beyond the first n
+    note = [f"{others} more pairs confused more than once"] if others else []
+    note += [f"{once} pair{'s' * (once != 1)} confused once each"] if once else []
+    ax.set(xlabel="mistakes", title="pairs confused more than once"
+           + (f"\n(not shown: {'; '.join(note)})" if note else ""))
+    ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, title: str,
@@ -204,17 +231,20 @@ def worst_mistakes(images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, ti
 
 
 def model_comparison(table: pd.DataFrame) -> plt.Figure:
-    """Validation accuracy and training time of every model, side by side; an average that
-    trained nothing of its own has no time bar."""
-    shown = table.assign(accuracy=100 * table["val_accuracy"])
+    """Validation errors (bars from zero, labelled with the accuracy) and training time of
+    every model, side by side; an average that trained nothing of its own has no time bar."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sns.barplot(data=shown, x="model", y="accuracy", ax=axes[0], color="tab:green")
-    low = max(0.0, shown["accuracy"].min() - 2)
-    axes[0].set(ylim=(low, 100), title="Validation accuracy", xlabel="",
-                ylabel="validation accuracy (%)")
-    axes[0].bar_label(axes[0].containers[0], fmt="%.2f%%", fontsize=8)
-    sns.barplot(data=shown, x="model", y="train_seconds", ax=axes[1], color="tab:orange")
+    sns.barplot(data=table, x="model", y="val_errors", ax=axes[0], color="tab:green")
+    axes[0].set(title="Validation errors (and accuracy); fewer is better", xlabel="",
+                ylabel="validation digits read wrong")
+    axes[0].bar_label(axes[0].containers[0], fontsize=8, labels=[
+        f"{e:.0f}\n({a:.2%})" for e, a in zip(table["val_errors"], table["val_accuracy"],
+                                              strict=True)])
+    axes[0].set_ylim(0, 1.25 * max(float(table["val_errors"].max()), 1))  # room for labels
+    sns.barplot(data=table, x="model", y="train_seconds", ax=axes[1], color="tab:orange")
     axes[1].set(title="Training time", xlabel="", ylabel="training time (s)")
+    for x in np.flatnonzero(table["train_seconds"].isna().to_numpy()):
+        axes[1].text(x, 0, "no training\nof its own", ha="center", va="bottom", fontsize=8)
     for ax in axes:
         ax.tick_params(axis="x", rotation=20)
     fig.tight_layout()

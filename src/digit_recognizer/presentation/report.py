@@ -8,6 +8,7 @@ imports nothing heavy.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -190,7 +191,37 @@ def training_text(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
     for e in epochs:
         text += (f"| {e['epoch']} | {e['loss']:.4f} | {_pct(e['accuracy'])} | "
                  f"{e['val_loss']:.4f} | {_pct(e['val_accuracy'])} |\n")
+    smoothing = metrics["recipe"].get("label_smoothing") or 0
+    if smoothing and epochs:
+        text += "\n" + smoothing_text(smoothing, epochs[-1]) + "\n"
     return text
+
+
+CLASSES = 10  # the digits
+
+
+def smoothed_target(smoothing: float, classes: int = CLASSES) -> tuple[float, float]:
+    """What label smoothing trains towards: (the true digit's share, each other digit's)."""
+    return 1 - smoothing + smoothing / classes, smoothing / classes
+
+
+def smoothing_floor(smoothing: float, classes: int = CLASSES) -> float:
+    """The least cross-entropy a model can reach against smoothed targets: the targets' own
+    entropy (in nats, as Keras computes the loss), reached by predicting the target itself."""
+    true, other = smoothed_target(smoothing, classes)
+    return -true * math.log(true) - (classes - 1) * other * math.log(other) if other else 0.0
+
+
+def smoothing_text(smoothing: float, last: Mapping) -> str:
+    """Why the loss of a model trained with label smoothing stays well above 0."""
+    true, other = smoothed_target(smoothing)
+    floor = smoothing_floor(smoothing)
+    return (f"With label smoothing {smoothing:g} the target is {true:.0%} on the true digit and "
+            f"{other:.0%} on each of the {CLASSES - 1} others, so even a perfect model's loss is "
+            f"that target's entropy, {floor:.3f}, not 0 (the validation loss is smoothed too). "
+            f"The last epoch's loss {last['loss']:.4f} is {last['loss'] - floor:.3f} above "
+            f"that floor, its validation loss {last['val_loss']:.4f} "
+            f"{last['val_loss'] - floor:.3f} above it.")
 
 
 def training(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
@@ -208,20 +239,49 @@ def model_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = N
     text += (f" With {n_val:,} validation digits, two models near this accuracy must differ by "
              f"more than about {noise:.1f} points before the difference is more than noise.")
     if history and history.get("accuracy") and history.get("val_accuracy"):
-        train, val = history["accuracy"][-1], history["val_accuracy"][-1]
-        text += f" In the last epoch, training accuracy {_pct(train)} vs validation {_pct(val)}: "
-        if 100 * (train - val) > noise:
-            text += ("the model fits its training digits clearly better than new ones "
-                     "(over-fitting).")
-        elif 100 * (val - train) > noise:
-            text += ("validation is higher, as training accuracy is the average over the "
-                     "epoch, while the weights were still improving, with dropout active where "
-                     "the model has it (and on augmented digits where the recipe augments).")
-        else:
-            text += "no gap beyond the noise, so no sign of over-fitting."
+        text += " " + fit_text(metrics, history, noise)
     if metrics.get("local_score") is not None:
         text += f" On the hidden test rows (answer key): {_pct(metrics['local_score'])}."
     return text
+
+
+def fit_text(metrics: Mapping, history: Mapping, noise: float) -> str:
+    """The last epoch's training against validation accuracy, and what the gap means;
+    `noise`: the validation set's noise, in points."""
+    train, val = history["accuracy"][-1], history["val_accuracy"][-1]
+    text = f"In the last epoch, training accuracy {_pct(train)} vs validation {_pct(val)}: "
+    if 100 * (train - val) > noise:
+        return text + ("the model fits its training digits clearly better than new ones "
+                       "(over-fitting).")
+    if round(100 * (val - train), 1) <= 0:
+        return text + "no gap beyond the noise, so no sign of over-fitting."
+    beyond = "beyond" if 100 * (val - train) > noise else "within"
+    return text + f"validation is higher ({beyond} the noise). " + \
+        training_below_validation(metrics, history)
+
+
+def training_below_validation(metrics: Mapping, history: Mapping) -> str:
+    """Why training accuracy can be below validation: the reasons that hold for this model."""
+    text = ("Keras's training accuracy is the running average over the epoch's batches, taken "
+            "while the weights still improve")
+    accuracies = history["val_accuracy"]
+    if len(accuracies) > 1 and accuracies[-1] > accuracies[-2]:
+        text += (f" (validation accuracy rose from {_pct(accuracies[-2])} to "
+                 f"{_pct(accuracies[-1])} over that epoch)")
+    conditions = ["with this network's dropout on"] if _has_dropout(metrics) else []
+    if (metrics.get("recipe") or {}).get("augment"):
+        conditions.append("on augmented digits")
+    if conditions:
+        text += ", " + " and ".join(conditions)
+    return text + "; validation accuracy is measured after the epoch, with its final weights."
+
+
+def _has_dropout(metrics: Mapping) -> bool:
+    if not metrics.get("builder"):
+        return False
+    from digit_recognizer.learning import architecture
+
+    return "Dropout" in architecture.layer_kinds(metrics["builder"])
 
 
 def model_summary(metrics: Mapping, n_val: int, history: Mapping | None = None) -> Markdown:

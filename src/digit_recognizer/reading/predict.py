@@ -235,10 +235,25 @@ def plot_inputs(prepared: Sequence[images.Prepared], reference: np.ndarray | Non
 
 
 def save_png(fig, path: str | os.PathLike) -> Path:
-    """Write a Figure as PNG, atomically."""
+    """Write a Figure as a PNG of 256 colours at most, atomically.
+
+    The grain of a photographed picture makes a full-colour PNG of it several times larger
+    (and a notebook that shows a few of them megabytes); a palette of the figure's own colours,
+    without dithering, keeps the figure as it looks.
+    """
+    import io
+
+    from PIL import Image
+
     path = Path(path)
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format="png", dpi=100)
+    rendered.seek(0)
+    with Image.open(rendered) as image:
+        palette = image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE,
+                                                 dither=Image.Dither.NONE)
     with fileio.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        palette.save(tmp, format="PNG", optimize=True)
     return path
 
 

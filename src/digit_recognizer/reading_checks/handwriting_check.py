@@ -187,11 +187,12 @@ def failure_story(checked: Sequence[Checked]) -> tuple[Checked, int | None, str]
 
 
 def plot_grid(checked: Sequence[Checked], columns: int = 5):
-    """Every picture with 'written → read' and ✓/✗ above it (red when wrong)."""
+    """Every picture with 'written → read' and ✓/✗ above it (red when wrong), small enough
+    that the notebook showing it stays well under a megabyte."""
     from matplotlib.figure import Figure
 
     rows = -(-len(checked) // columns)
-    fig = Figure(figsize=(3.0 * columns, 1.9 * rows), layout="constrained")
+    fig = Figure(figsize=(2.0 * columns, 1.3 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes:
         ax.set_axis_off()
@@ -199,7 +200,7 @@ def plot_grid(checked: Sequence[Checked], columns: int = 5):
         picture = np.asarray(c.rendered.picture.convert("RGB"))
         ax.imshow(picture)
         mark = RIGHT if c.right else WRONG
-        ax.set_title(f"{c.expected} → {c.read or '?'} {mark}", fontsize=10,
+        ax.set_title(f"{c.expected} → {c.read or '?'} {mark}", fontsize=9,
                      color="black" if c.right else "tab:red")
     return fig
 
@@ -246,15 +247,25 @@ def plot_preparations(rendered: Sequence[Rendered], count: int = 8):
 # --------------------------------------------------------------------------- preparations
 
 
-def compare_preparations(rendered: Sequence[Rendered], model) -> dict[str, int]:
+class Preparations(dict):
+    """Digits read right by preparation (name: count), and what the model read each naive
+    input as (`naive_read`, against the digits written, `labels`)."""
+
+    def __init__(self, correct: dict[str, int], naive_read: np.ndarray, labels: np.ndarray):
+        super().__init__(correct)
+        self.naive_read, self.labels = naive_read, labels
+
+
+def compare_preparations(rendered: Sequence[Rendered], model) -> Preparations:
     """Digits of single-digit pictures read right after MNIST-style and after naive preparation
     (the same pictures, the same model); a picture `prepare` splits wrongly counts as wrong."""
     labels = np.array([int(r.number) for r in rendered])
     naive = np.stack([naive_prep.naive_input(r.picture) for r in rendered])
     naive_read = predict.probabilities(model, naive).argmax(axis=1)
     prepared = read_rendered(rendered, model)
-    return {"MNIST-style (images.prepare)": sum(c.correct for c in prepared),
-            "naive resize to 28x28": int((naive_read == labels).sum())}
+    return Preparations({"MNIST-style (images.prepare)": sum(c.correct for c in prepared),
+                         "naive resize to 28x28": int((naive_read == labels).sum())},
+                        naive_read, labels)
 
 
 def preparation_table(correct: dict[str, int], n: int) -> pd.DataFrame:
@@ -271,6 +282,25 @@ def preparation_table(correct: dict[str, int], n: int) -> pd.DataFrame:
 def preparation_text(correct: dict[str, int], n: int) -> str:
     """One sentence comparing the first preparation with the second, noise included."""
     (name_a, a), (name_b, b) = list(correct.items())[:2]
-    return report.difference_text(f"MNIST-style preparation ({100 * a / n:.1f}%)", a / n,
+    text = report.difference_text(f"MNIST-style preparation ({100 * a / n:.1f}%)", a / n,
                                   f"the naive resize ({100 * b / n:.1f}%)", b / n, n,
                                   rows="held-out picture")
+    if isinstance(correct, Preparations):
+        text += ". " + naive_reading_text(correct.naive_read, correct.labels)
+    return text
+
+
+def naive_reading_text(read: np.ndarray, labels: np.ndarray) -> str:
+    """What the model makes of the naive inputs: the digit it reads most of them as, against
+    how often that digit was written, and the share read right against guessing."""
+    counts = np.bincount(read, minlength=10)
+    digit = int(counts.argmax())
+    share, written = counts[digit] / len(read), float(np.mean(labels == digit))
+    right, guess = float(np.mean(read == labels)), 1 / len(counts)
+    text = (f"The model reads {counts[digit]} of the {len(read)} naive inputs ({share:.0%}) "
+            f"as {digit}, a digit written on {written:.0%} of them")
+    if share > 2 * max(written, guess):
+        text += ": it favours one digit, whatever was written"
+    if abs(right - guess) < abs(right - 1):  # the notebook ends the last sentence
+        text += f". So {right:.1%} read right is nearer guessing ({guess:.0%}) than reading"
+    return text
