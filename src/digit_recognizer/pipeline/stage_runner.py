@@ -20,7 +20,7 @@ from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.pipeline import graph
-from digit_recognizer.pipeline.notebook_setup import KERNEL_ARGUMENTS, KERNEL_NAME
+from digit_recognizer.pipeline.notebook_setup import KERNEL_NAME
 from digit_recognizer.pipeline.train_stage import RUN_ID_ENV, section
 
 
@@ -87,7 +87,6 @@ def execute(source: Path, target: Path, params: dict) -> dict:
             pm.execute_notebook(
                 str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
                 cwd=str(source.parent), progress_bar=True, report_mode=False,
-                extra_arguments=KERNEL_ARGUMENTS,
             )
         except pm.PapermillExecutionError as exc:
             raise _failure(source, tmp, target,
