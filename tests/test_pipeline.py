@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -219,7 +218,8 @@ def jupyter_lab(project, tmp_path):
     with open(tmp_path / "lab.log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", f"--IdentityProvider.token={LAB_TOKEN}", "notebooks/"],
+             f"--ServerApp.port={port}", f"--IdentityProvider.token={LAB_TOKEN}",
+             "--ServerApp.allow_root=True", "notebooks/"],
             cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -233,11 +233,11 @@ def jupyter_lab(project, tmp_path):
             time.sleep(0.5)
         yield url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
+        process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait()
 
 

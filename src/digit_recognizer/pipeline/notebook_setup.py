@@ -13,7 +13,6 @@ Each is (re)written only when missing or different.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -41,8 +40,8 @@ NBSTRIPOUT_DEFAULT_KEYS = [
 LANGUAGE_INFO_KEYS = [f"metadata.language_info.{key}" for key in (
     "codemirror_mode", "file_extension", "mimetype", "nbconvert_exporter", "pygments_lexer",
     "version")]
-SAVE_HOOK = f"{__name__}.strip_outputs"
-SERVER_CONFIG = "digit-recognizer.json"
+SAVE_HOOK = "digit_recognizer.pipeline.notebook_setup.strip_outputs"
+SERVER_CONFIG = "jupyter_server_config"
 
 
 def wanted_kernel_spec() -> dict:
@@ -72,20 +71,18 @@ def ensure_kernel() -> None:
         shutil.rmtree(path)
 
 
-def server_config_path() -> Path:
-    from jupyter_core.paths import ENV_CONFIG_PATH
-
-    return Path(ENV_CONFIG_PATH[0]) / "jupyter_server_config.d" / SERVER_CONFIG
-
-
 def ensure_save_hook() -> None:
-    """Jupyter Server's configuration in this environment: `strip_outputs` before every save."""
-    from digit_recognizer import fileio
+    """`strip_outputs` before every save, in this environment's jupyter_server_config.json
+    (merged into what is there; Jupyter Server reads the `.d` folder beside it for enabling
+    extensions only)."""
+    from jupyter_core.paths import ENV_CONFIG_PATH
+    from traitlets.config.manager import BaseJSONConfigManager
 
-    path = server_config_path()
-    text = json.dumps({"FileContentsManager": {"pre_save_hook": SAVE_HOOK}}, indent=2) + "\n"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        fileio.write_text(path, text)
+    config = BaseJSONConfigManager(config_dir=ENV_CONFIG_PATH[0])
+    wanted = {"FileContentsManager": {"pre_save_hook": SAVE_HOOK}}
+    found = config.get(SERVER_CONFIG).get("FileContentsManager", {}).get("pre_save_hook")
+    if found != SAVE_HOOK:
+        config.update(SERVER_CONFIG, wanted)
 
 
 def is_stage_notebook(path: Path) -> bool:
