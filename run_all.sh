@@ -6,7 +6,8 @@
 #   ./run_all.sh --help
 #
 # With no virtual or conda environment active, it creates .venv/ and installs the pinned
-# dependencies (requirements.txt) and the project into it; later runs reuse it. An active
+# dependencies (requirements.txt) and the project into it; later runs reuse it. `test` also
+# installs the optional extras that tests exercise (Ray, JAX), so nothing is skipped. An active
 # environment gets the same pins, except tensorflow-cpu where a `tensorflow` (GPU) build is
 # installed. In a Kaggle or Colab notebook it uses the notebook's Python and installs the
 # project alone, keeping the image's GPU builds of TensorFlow and JAX.
@@ -31,13 +32,20 @@ else
     fi
 fi
 
-# Install when requirements.txt or pyproject.toml changed since the last install.
+# Install when requirements.txt or pyproject.toml changed since the last install (one stamp
+# for the pipeline's dependencies, one for the tests' extras on top of them).
 want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
-stamp=$("$PY" -c 'import sys; print(sys.prefix)')/.digit-recognizer-installed
+prefix=$("$PY" -c 'import sys; print(sys.prefix)')
+stamp=$prefix/.digit-recognizer-installed
+extras=
+if [ "${1:-}" = test ]; then
+    extras='[ray,jax]'  # tests/test_ray.py, tests/test_train.py
+    stamp=$prefix/.digit-recognizer-test-installed
+fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing pinned dependencies (requirements.txt) and the project; a few minutes the first time"
+    say "installing pinned dependencies (requirements.txt) and the project${extras:+ with the extras $extras}; a few minutes the first time"
     if [ -n "$hosted" ]; then  # the image's own versions stay
-        "$PY" -m pip install --disable-pip-version-check -q -e .
+        "$PY" -m pip install --disable-pip-version-check -q -e ".$extras"
     else
         "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
         pins=requirements.txt
@@ -47,11 +55,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
             pins=$(mktemp)
             grep -v '^tensorflow-cpu==' requirements.txt > "$pins"
         fi
-        "$PY" -m pip install --disable-pip-version-check -q -r "$pins" -e .
+        "$PY" -m pip install --disable-pip-version-check -q -r "$pins" -e ".$extras"
         [ "$pins" = requirements.txt ] || rm -f "$pins"
     fi
+    echo "$want" > "$prefix/.digit-recognizer-installed"
     echo "$want" > "$stamp"
 fi
+
+# The notebooks' kernel, JupyterLab's save hook and nbstripout's git filter, when out of date.
+[ -n "$hosted" ] || "$PY" -m digit_recognizer.pipeline.notebook_setup
 
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 if [ "${1:-}" = test ]; then

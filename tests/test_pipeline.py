@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 
+import nbformat
 import pandas as pd
 import pytest
+import requests
 from conftest import make_project, run_pipeline, stage_lines
 
 from digit_recognizer.learning import recipes
@@ -221,3 +230,146 @@ def test_a_smoke_run_of_the_experiments_gives_no_verdict(tiny_run):
     assert summary["smoke"] and summary["verdicts"] == []
     [full] = [c for c in cells if "experiments.full_run_text(" in "".join(c["source"])]
     assert "| helps |" in _cell_text(full), "the committed full run's verdicts are shown"
+
+
+# --------------------------------------------------------------------------- JupyterLab
+
+LAB_TOKEN = "digit-recognizer-test"
+
+
+def _git(project, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          cwd=project, check=True, capture_output=True, text=True).stdout
+
+
+@contextlib.contextmanager
+def jupyter_lab(project, tmp_path):
+    """`jupyter lab notebooks/` in `project` on a free port of 127.0.0.1, as a learner starts it
+    (this environment's configuration, no user's); yields the server's URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The kernel must get TensorFlow's log level from its kernel.json, not from this process.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update({f"JUPYTER_{what}_DIR": str(tmp_path / "jupyter" / what.lower())
+                for what in ("CONFIG", "DATA", "RUNTIME")})
+    url = f"http://127.0.0.1:{port}"
+    with open(tmp_path / "lab.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", f"--IdentityProvider.token={LAB_TOKEN}",
+             "--ServerApp.allow_root=True", "notebooks/"],
+            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(f"{url}/api/status", params={"token": LAB_TOKEN},
+                                timeout=5).ok:
+                    break
+            assert time.monotonic() < deadline, (tmp_path / "lab.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def run_cells(url: str, kernel_id: str, sources: list[str]) -> tuple[dict, list]:
+    """Run `sources` one after another on the kernel over its websocket, as JupyterLab does;
+    the kernel's language_info and each source's (execution count, outputs)."""
+    from jupyter_client.jsonutil import json_default
+    from jupyter_client.session import Session
+    from tornado.websocket import websocket_connect
+
+    session = Session(username="learner")
+    ws = await websocket_connect(
+        f"{url.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels?token={LAB_TOKEN}")
+
+    async def request(msg_type: str, content: dict) -> tuple[dict, list]:
+        msg = session.msg(msg_type, content)
+        await ws.write_message(json.dumps({**msg, "channel": "shell"}, default=json_default))
+        reply, outputs, idle = None, [], False
+        while reply is None or not idle:
+            answer = json.loads(await asyncio.wait_for(ws.read_message(), timeout=600))
+            if answer["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                continue
+            kind = answer["msg_type"]
+            if answer["channel"] == "shell":
+                reply = answer["content"]
+            elif kind == "status":
+                idle = answer["content"]["execution_state"] == "idle"
+            elif kind == "clear_output":
+                outputs.clear()
+            elif kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.append(nbformat.v4.output_from_msg(answer))
+        return reply, outputs
+
+    info, _ = await request("kernel_info_request", {})
+    executed = []
+    for source in sources:
+        reply, outputs = await request("execute_request", {
+            "code": source, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
+        assert reply["status"] == "ok", outputs
+        executed.append((reply["execution_count"], outputs))
+    ws.close()
+    return info["language_info"], executed
+
+
+def test_a_notebook_run_and_saved_in_jupyterlab_changes_nothing_tracked(tiny_run, tmp_path):
+    """08_submit opened in JupyterLab, run in the project's kernel with another ensemble size,
+    saved with its outputs: the pipeline's products, git and the notebook's bytes are as
+    before, the run's products are its own, and no cell shows the libraries' stderr."""
+    project = shutil.copytree(tiny_run[0], tmp_path / "copy", symlinks=True)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the project"]):
+        _git(project, *args)
+    setup = subprocess.run([sys.executable, "-m", "digit_recognizer.pipeline.notebook_setup"],
+                           cwd=project, capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    out = project / "outputs"
+    # Rewritten with the same bytes is still written: the time is compared too.
+    products = ("submission.csv", "models/best.keras", "leaderboard.csv", "summary.json")
+
+    def state(name: str) -> tuple[bytes, int]:
+        return (out / name).read_bytes(), (out / name).stat().st_mtime_ns
+
+    before = {name: state(name) for name in products}
+    committed = (project / "notebooks" / "08_submit.ipynb").read_bytes()
+
+    with jupyter_lab(project, tmp_path) as url:
+        api, auth = f"{url}/api", {"Authorization": f"token {LAB_TOKEN}"}
+        model = requests.get(f"{api}/contents/08_submit.ipynb", headers=auth, timeout=30)
+        model.raise_for_status()
+        notebook = model.json()["content"]
+        started = requests.post(f"{api}/sessions", headers=auth, timeout=60, json={
+            "path": "08_submit.ipynb", "type": "notebook", "name": "08_submit.ipynb",
+            "kernel": {"name": "digit-recognizer"}})
+        started.raise_for_status()
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        sources = [c["source"] for c in code]
+        sources[0], changed = re.subn(r"(?m)^ensemble_size = \d+", "ensemble_size = 1",
+                                      sources[0])
+        assert changed == 1
+        language_info, executed = asyncio.run(
+            run_cells(url, started.json()["kernel"]["id"], sources))
+        for cell, (count, outputs) in zip(code, executed, strict=True):
+            cell["execution_count"], cell["outputs"] = count, outputs
+        notebook["metadata"]["language_info"] = language_info  # as JupyterLab saves it
+        saved = requests.put(f"{api}/contents/08_submit.ipynb", headers=auth, timeout=60,
+                             json={"type": "notebook", "format": "json", "content": notebook})
+        saved.raise_for_status()
+        requests.delete(f"{api}/sessions/{started.json()['id']}", headers=auth, timeout=60)
+
+    outputs = [o for _, cell_outputs in executed for o in cell_outputs]
+    assert any(o["output_type"] == "display_data" for o in outputs)  # saved with its figures
+    assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
+    assert (project / "notebooks" / "08_submit.ipynb").read_bytes() == committed
+    assert _git(project, "status", "--porcelain") == ""
+    assert {name: state(name) for name in products} == before
+    assert (out / "interactive" / "08_submit" / "submission.csv").is_file()

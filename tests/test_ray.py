@@ -30,7 +30,7 @@ def _unavailable() -> str | None:
     try:
         import ray  # noqa: F401
     except ImportError:
-        return "Ray is not installed (pip install -e '.[ray]'; CI installs it)"
+        return "Ray is not installed (./run_all.sh test installs it)"
     try:
         probe = subprocess.run([*NAMESPACE, "sh", "-c", "ip link set lo up"],
                                capture_output=True, text=True, timeout=30)

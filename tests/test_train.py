@@ -51,7 +51,7 @@ def train_twice(backend: str) -> dict:
                                              ("jax", "ShuffledBatches")])
 def test_training_is_deterministic_on_each_backend(backend, feeder):
     if backend == "jax" and os.environ.get("CI") != "true":
-        pytest.importorskip("jax")  # CI installs it (requirements.txt); a local venv may not
+        pytest.importorskip("jax")  # ./run_all.sh test installs it; a bare pytest may not
     out = train_twice(backend)
     assert out["backend"] == backend
     assert out["feeder"] == feeder

@@ -29,7 +29,7 @@ from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.learning import recipes
 from digit_recognizer.pipeline import graph, sources, stages
-from digit_recognizer.pipeline.stage_runner import KERNEL_NAME
+from digit_recognizer.pipeline.notebook_setup import ensure_kernel
 from digit_recognizer.pipeline.train_stage import (
     RAY_ADDRESS_ENV,
     RUN_ID_ENV,
@@ -45,21 +45,6 @@ def find_root() -> Path:
         if (candidate / "dvc.yaml").is_file() and (candidate / "notebooks").is_dir():
             return candidate
     raise DigitRecognizerError("dvc.yaml not found: run from the project's root folder")
-
-
-def ensure_kernel() -> None:
-    """Register this interpreter as the notebooks' kernel (papermill and JupyterLab use it)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
-            return
-    except NoSuchKernel:
-        pass
-    from ipykernel.kernelspec import install
-
-    install(kernel_name=KERNEL_NAME, display_name="Python (digit-recognizer)", prefix=sys.prefix)
 
 
 def _option(name: str) -> str:

@@ -20,14 +20,8 @@ from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.pipeline import graph, stages
+from digit_recognizer.pipeline.notebook_setup import KERNEL_NAME
 from digit_recognizer.pipeline.train_stage import RUN_ID_ENV, section
-
-KERNEL_NAME = "digit-recognizer"
-# Output that native libraries write straight to the kernel's file descriptors (TensorFlow's
-# C++ start-up and tf.data log lines) goes to the runner's terminal, not into the notebook:
-# ipykernel forwards it into the executed cells only when capture_fd_output is on (its
-# default). Python's own sys.stdout and sys.stderr are still captured as usual.
-KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 
 
 def runner_values(root: Path, outputs: Outputs, references: dict[str, str] | None = None) -> dict:
@@ -96,7 +90,6 @@ def execute(source: Path, target: Path, params: dict) -> dict:
             pm.execute_notebook(
                 str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
                 cwd=str(source.parent), progress_bar=True, report_mode=False,
-                extra_arguments=KERNEL_ARGUMENTS,
             )
         except pm.PapermillExecutionError as exc:
             raise _failure(source, tmp, target,
