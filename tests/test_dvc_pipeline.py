@@ -210,8 +210,9 @@ def stale(root, env) -> set[str]:
                             "06_augmentation", "08_submit", "10_experiments"}),
     ("presentation/report", set(stages.notebooks())),
     # Another profile's recipe (here: any edit of the catalogue) changes no training stage's
-    # parameters: the notebook that plans with it reruns, no model retrains.
-    ("learning/recipes", {"10_experiments"}),
+    # parameters: the notebooks that read it (07: the full profile's ensemble; 10: its plan)
+    # rerun, no model retrains.
+    ("learning/recipes", {"07_ensemble", "10_experiments"}),
     # 07 and 10 load their members' results with the training code's `members`.
     ("learning/train", TRAINING | {"07_ensemble", "10_experiments"}),
     ("learning/augment", TRAINING | {"06_augmentation", "07_ensemble", "10_experiments"}),

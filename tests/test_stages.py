@@ -47,8 +47,11 @@ def test_a_notebooks_parameters_are_the_manifests(name):
     s = stages.STAGES[name]
     declared = graph.declared_parameters(ROOT / s.notebook)
     expected = graph.stage_section(s, RUN)
-    runner = {k: v for k, v in declared.items() if k in graph.RUNNER_PARAMETERS}
+    runner = {k: v for k, v in declared.items()
+              if k in graph.RUNNER_PARAMETERS or k in s.references}
     assert {k: v for k, v in declared.items() if k not in runner} == expected
+    for key, path in s.references.items():  # the default is the path the runner hands over
+        assert declared[key] == f"../{path}" and (ROOT / path).is_file()
 
 
 def test_builders_and_recipes_exist_for_every_model_and_profile():

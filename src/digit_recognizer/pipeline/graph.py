@@ -24,10 +24,11 @@ PACKAGE = "digit_recognizer"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TRAIN_COMMAND = f"{PACKAGE}.pipeline.train_stage"
 STAGE_COMMAND = f"{PACKAGE}.pipeline.stage_runner"
-# Filled in by the runner for every run, never read from params.yaml: where the results go,
-# the run's id and data record, and where ensemble members train (which changes nothing of
-# what they compute).
-RUNNER_PARAMETERS = ("output_dir", "run_id", "source_record", "workers", "ray_address")
+# Filled in by the runner for every run, never read from params.yaml: where the results are
+# read and written, the run's id and data record, and where ensemble members train (which
+# changes nothing of what they compute). A stage's committed references come the same way.
+RUNNER_PARAMETERS = ("output_dir", "write_dir", "run_id", "source_record", "workers",
+                     "ray_address")
 HEADER = ("# Generated from the stage manifest (src/digit_recognizer/pipeline/stages.py) by\n"
           "# `python -m digit_recognizer.pipeline.graph`.\n")
 PARAMS_HEADER = ("# This run's parameters, one section per stage, written by ./run_all.sh from\n"

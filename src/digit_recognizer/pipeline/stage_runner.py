@@ -44,8 +44,10 @@ def notebook_parameters(root: Path, name: str) -> dict:
     """What papermill injects: the stage's section of params.yaml and the runner's values, as
     far as the notebook declares them."""
     declared = graph.declared_parameters(root / "notebooks" / f"{name}.ipynb")
-    values = {**section(root, name), **runner_values(root, Outputs(root / "outputs"),
-                                                     stages.stage(name).references)}
+    # A stage that params.yaml has and this package's manifest lacks (one added to a copy of
+    # the project) has no references.
+    references = stages.STAGES[name].references if name in stages.STAGES else {}
+    values = {**section(root, name), **runner_values(root, Outputs(root / "outputs"), references)}
     return {key: values[key] for key in declared if key in values}
 
 
