@@ -143,7 +143,7 @@ The picture is prepared the way MNIST was made (grayscale, ink found, each digit
 # words the message; `props.value` shows it (gr.HTML's js_on_load).
 PAGE_CHECKS = """
 const say = async (problem, name) => {
-  props.value = await server.page_problem(problem, String(name ?? "").slice(0, 200));
+  props.value = await server.page_problem(problem, String(name ?? ""));
 };
 const refused = (files) => {
   const file = Array.from(files || [])[0];
@@ -418,10 +418,13 @@ def build_app(reader: Reader):
 
 
 def _page_problem(reader: Reader):
-    """Reader.page_problem as a plain function (Gradio marks a server function with an
-    attribute, which a bound method cannot take)."""
+    """Reader.page_problem as a plain function for gr.HTML's server_functions (Gradio marks
+    a server function with an attribute, which a bound method cannot take)."""
 
-    def page_problem(problem: str, name: str = "") -> str:
+    def page_problem(args) -> str:
+        """Gradio passes the JavaScript call's arguments as one list: [problem, name]."""
+        words = [str(word)[:200] for word in args] if isinstance(args, list) else []
+        problem, name = (words + ["", ""])[:2]
         return reader.page_problem(problem, name)
 
     return page_problem
