@@ -426,7 +426,7 @@ def test_a_camera_the_page_may_not_use_is_said_in_the_page(browser, server):
     what to do, where Gradio showed nothing (an uncaught error in the console)."""
     tab = _open(browser, server[0], {"width": 1280, "height": 720}, camera=False)
     uncaught = []
-    tab.on("pageerror", uncaught.append)
+    tab.on("pageerror", lambda error: uncaught.append(error))
     try:
         tab.get_by_role("tab", name="Upload or webcam").click()
         tab.click('#photo button[aria-label="Capture from camera"]')
