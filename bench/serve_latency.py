@@ -12,6 +12,14 @@ the model and the page's HTML. The server's own share (preparation and model,
 "read in N ms" in the page) is reported beside it. p50 and p95 over --requests requests per
 client count, after 10 unmeasured warm-up requests. Writes bench/results/serve_latency.json.
 
+    .venv/bin/python bench/serve_latency.py --soak 3000 [--every 100]
+
+A memory soak instead: N readings in a row by one client, drawings of numbers of 1 to 4
+digits in turn (so every batch shape the page meets most), with the server's resident memory
+(RSS, psutil) before the first and after every --every readings. It levels off when, over the
+second half of the readings, it grows by less than 5 MB per 1000 readings (least-squares
+slope). Writes bench/results/serve_soak.json.
+
 Without --model it reads with outputs/models/best.keras when there is one, else with the
 pipeline's best architecture (the `augmentation` stage's batch-normalised CNN) untrained: the
 latency is the same, the readings are not.
@@ -48,17 +56,22 @@ from digit_recognizer.demo import page as demo  # noqa: E402
 
 WARM_UP = 10
 TARGETS = {"p50_ms": 100, "p95_ms": 300}  # for one client (issue #14)
+LEVEL_MB = 5.0  # memory "levels off" when it grows by less than this per 1000 readings
+SOAK_DIGITS = (1, 2, 3, 4)  # the soak's drawings: numbers of 1 to 4 digits, in turn
 
 
-def drawings(folder: Path, count: int = 20) -> list[Path]:
-    """PNGs of single digits drawn on the canvas: the sample's first test digits."""
+def drawings(folder: Path, count: int = 20, digits: int = 1) -> list[Path]:
+    """PNGs of numbers of `digits` digits drawn on the canvas: the sample's first test
+    digits, in turn."""
     test, _ = data.read_digits_csv(data.sample_dir() / "test.csv.gz", labelled=False)
-    [(left, top, side)] = strokes.boxes(1, *demo.CANVAS_SIZE)
+    boxes = strokes.boxes(digits, *demo.CANVAS_SIZE)
     paths = []
     for i in range(count):
-        picture = strokes.render(strokes.place(strokes.strokes(test[i]), left, top, side),
-                                 demo.CANVAS_SIZE, 2 * demo.BRUSH_RADIUS)
-        path = folder / f"drawing_{i}.png"
+        lines = []
+        for j, (left, top, side) in enumerate(boxes):
+            lines += strokes.place(strokes.strokes(test[i * digits + j]), left, top, side)
+        picture = strokes.render(lines, demo.CANVAS_SIZE, 2 * demo.BRUSH_RADIUS)
+        path = folder / f"drawing_{digits}_{i}.png"
         picture.save(path)
         paths.append(path)
     return paths
@@ -177,6 +190,42 @@ def run(url: str, pictures: list[bytes], clients: int, requests: int) -> dict:
     }
 
 
+def soak(url: str, pictures: list[bytes], pid: int, readings: int, every: int) -> dict:
+    """`readings` readings in a row (one client) with the server's memory (RSS, MB) after
+    every `every` of them; whether it levels off: over the second half of the readings it
+    grows by less than LEVEL_MB per 1000 readings (a least-squares slope)."""
+    import httpx
+    import psutil
+
+    server = psutil.Process(pid)
+
+    def rss_mb() -> float:
+        return round(server.memory_info().rss / 2**20, 1)
+
+    series = [{"readings": 0, "rss_mb": rss_mb()}]
+    errors = 0
+    with httpx.Client(timeout=60) as http:
+        for i in range(1, readings + 1):
+            page = read_drawing(http, url, pictures[i % len(pictures)])
+            errors += "read in" not in page
+            if i % every == 0:
+                series.append({"readings": i, "rss_mb": rss_mb()})
+    second_half = [point for point in series if point["readings"] >= readings / 2]
+    slope = float(np.polyfit([p["readings"] for p in second_half],
+                             [p["rss_mb"] for p in second_half], 1)[0]) * 1000
+    return {
+        "readings": readings,
+        "errors": errors,
+        "rss_start_mb": series[0]["rss_mb"],
+        "rss_end_mb": series[-1]["rss_mb"],
+        "rss_max_mb": max(p["rss_mb"] for p in series),
+        "second_half_growth_mb_per_1000": round(slope, 2),
+        "levels_off": slope < LEVEL_MB,
+        "level_mb_per_1000": LEVEL_MB,
+        "series": series,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a .keras model (default: see above)")
@@ -184,9 +233,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured requests per client count (default: %(default)s)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8],
                         help="concurrent client counts (default: 1 8)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" /
-                        "serve_latency.json")
+    parser.add_argument("--soak", type=int, metavar="N",
+                        help="instead: N readings in a row (numbers of 1 to 4 digits) with "
+                        "the server's memory (RSS) every --every readings; writes "
+                        "bench/results/serve_soak.json")
+    parser.add_argument("--every", type=int, default=100,
+                        help="with --soak: readings between memory samples "
+                        "(default: %(default)s)")
+    parser.add_argument("--out", type=Path, help="the JSON written (default: see above)")
     args = parser.parse_args(argv)
+    name = "serve_soak.json" if args.soak else "serve_latency.json"
+    args.out = args.out or ROOT / "bench" / "results" / name
 
     import gradio
     import httpx
@@ -195,14 +252,27 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         model, model_name = (args.model, str(args.model)) if args.model else \
             default_model(folder)
-        pictures = [path.read_bytes() for path in drawings(folder)]
+        if args.soak:
+            sets = [drawings(folder, 5, digits) for digits in SOAK_DIGITS]
+            pictures = [path.read_bytes() for group in zip(*sets, strict=True)
+                        for path in group]
+        else:
+            pictures = [path.read_bytes() for path in drawings(folder)]
         port = free_port()
         load_before = os.getloadavg()
         process = start_server(model, port, folder / "serve.log")
         try:
             url = f"http://127.0.0.1:{port}/"
             results = []
-            for clients in args.clients:
+            if args.soak:
+                result = soak(url, pictures, process.pid, args.soak, args.every)
+                results.append(result)
+                print(f"{result['readings']} readings: RSS {result['rss_start_mb']} -> "
+                      f"{result['rss_end_mb']} MB (max {result['rss_max_mb']}), second half "
+                      f"{result['second_half_growth_mb_per_1000']} MB per 1000 readings: "
+                      f"{'levels off' if result['levels_off'] else 'still growing'}, "
+                      f"{result['errors']} errors", flush=True)
+            for clients in [] if args.soak else args.clients:
                 result = run(url, pictures, clients, args.requests)
                 results.append(result)
                 print(f"{clients} client(s): p50 {result['p50_ms']} ms, p95 "
@@ -222,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_after": [round(x, 2) for x in os.getloadavg()]},
         "versions": {"gradio": gradio.__version__, "httpx": httpx.__version__},
         "model": model_name,
-        "input": f"single MNIST test digits drawn as strokes on a {demo.CANVAS_SIZE[0]}x"
-                 f"{demo.CANVAS_SIZE[1]} transparent canvas, PNG, through /read_drawing",
+        "input": f"{'numbers of 1 to 4' if args.soak else 'single'} MNIST test digits drawn "
+                 f"as strokes on a {demo.CANVAS_SIZE[0]}x{demo.CANVAS_SIZE[1]} transparent "
+                 "canvas, PNG, through /read_drawing",
         "targets_one_client": TARGETS,
         "results": results,
     }

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import fake_camera
 import numpy as np
 import pytest
 import strokes
@@ -34,6 +35,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOT = ROOT / "outputs" / "demo" / "page.png"
+PHONE_SCREENSHOT = ROOT / "outputs" / "demo" / "page_phone.png"
+PHONE = {"width": 390, "height": 844}
+CAMERA_NUMBER = "2024"  # mirrored, it reads as something else (7505 in issue 23)
 MIN_DRAWN = 8  # of the 10 drawn digits, at least this many must be read right
 
 
@@ -121,15 +125,40 @@ def test_bad_input_is_one_line_in_the_page(tmp_path):
         (reader.read_upload({"path": None, "url": "data:image/png;base64,c2hvcHBpbmc="}),
          "photo: not an image (expected a PNG, JPEG, BMP or TIFF file)"),
         (reader.read_upload(str(tmp_path / "bomb.png")),
-         "bomb.png: image is too large to decode safely"),
+         "bomb.png: image is too large to decode safely: over 179 megapixels, more than the "
+         "89 megapixels read; downscale it first"),
         (reader.read_upload(str(tmp_path / "blank.png")), "blank.png: no ink found"),
     ]
     for page, message in cases:
         assert '<div class="dr-error"' in page and "dr-number" not in page, page
         assert f">{message}" in page, page
         assert str(tmp_path) not in page  # the server's copy of a file is not shown
-        assert "Traceback" not in page
+        assert "Traceback" not in page and "bomb" not in page.replace("bomb.png", "")
     assert model.inputs == []  # none of them reached the model
+
+
+def test_what_the_browser_refuses_is_one_line_in_the_page_s_words():
+    """Problems met in the browser (PAGE_CHECKS) come back worded by the server."""
+    reader = demo.Reader(FakeModel())
+    cases = [
+        (["not-an-image", "notes.txt"], "notes.txt: not an image (expected a PNG, JPEG"),
+        (["too-heavy", "heavy.png"], "heavy.png: the file is over 20 MB"),
+        (["camera", "NotFoundError"], "No camera found"),
+        (["camera", "NotAllowedError"], "The page may not use the camera"),
+        (["camera", "NotReadableError"], "The camera is in use by another program"),
+        (["camera", "unsupported"], "This browser offers no camera to the page"),
+        (["camera", "WeirdError"], "The camera could not be opened (WeirdError)"),
+        (["camera", "<b>"], "The camera could not be opened (&lt;b&gt;)"),
+        (["nonsense"], "The page met a problem it cannot name (nonsense)"),
+        ("not a list", "The page met a problem it cannot name ()"),
+    ]
+    page_problem = demo._page_problem(reader)
+    answers = set()
+    for args, message in cases:
+        page = page_problem(args)
+        assert '<div class="dr-error"' in page and f">{message}" in page, page
+        answers.add(page.split('data-answer="')[1].split('"')[0])
+    assert len(answers) == len(cases)  # each answer is new to the page
 
 
 def test_a_failing_model_is_one_line_too(capsys):
@@ -215,26 +244,46 @@ def server(model_path, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(sample, tmp_path_factory):
+    """One Chromium for the module, whose camera (Chromium's fake device) films a photo of
+    CAMERA_NUMBER handwritten (tests/fake_camera.py). A page may use it once its context is
+    given the camera permission."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    url = server[0]
+    film = fake_camera.write_y4m(
+        fake_camera.frame([_example(char, *sample) for char in CAMERA_NUMBER]),
+        tmp_path_factory.mktemp("camera") / "number.y4m")
+    camera = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={film}"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS + camera)
         try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 720})
-            tab.set_default_timeout(60_000)
-            tab.goto(url)
-            tab.wait_for_selector("#canvas canvas")
-            # The page picks the brush by itself, so a visitor can draw at once.
-            tab.wait_for_selector('#canvas button[aria-label="Brush"].highlight')
-            yield tab
+            yield browser
         finally:
             browser.close()
+
+
+def _open(browser, url: str, viewport: dict, camera: bool = True):
+    """A tab on the page, in a context of its own (camera allowed or refused)."""
+    context = browser.new_context(viewport=viewport, permissions=["camera"] if camera else [])
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(url)
+    tab.wait_for_selector("#canvas canvas")
+    # The page picks the brush by itself (its button is hidden), so a visitor can draw at once.
+    tab.wait_for_selector('#canvas button[aria-label="Brush"].highlight', state="attached")
+    return tab
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    tab = _open(browser, server[0], {"width": 1280, "height": 720})
+    yield tab
+    tab.context.close()
 
 
 def _draw(page, number: str, test, labels) -> None:
@@ -242,13 +291,8 @@ def _draw(page, number: str, test, labels) -> None:
     page.click("#clear")
     page.wait_for_selector("#reading .dr-hint")
     # Clearing unpicks Gradio's brush; the page picks it again.
-    page.wait_for_selector('#canvas button[aria-label="Brush"].highlight')
-    box = page.locator("#canvas canvas").first.bounding_box()
-    # The drawing area is centred in the canvas element, scaled down to fit it.
-    scale = min(box["width"] / demo.CANVAS_SIZE[0], box["height"] / demo.CANVAS_SIZE[1], 1.0)
-    width, height = scale * demo.CANVAS_SIZE[0], scale * demo.CANVAS_SIZE[1]
-    x0 = box["x"] + (box["width"] - width) / 2
-    y0 = box["y"] + (box["height"] - height) / 2
+    page.wait_for_selector('#canvas button[aria-label="Brush"].highlight', state="attached")
+    x0, y0, width, height = _drawing_area(page)
     mouse = page.mouse
     for char, (left, top, side) in zip(number, strokes.boxes(len(number), width, height),
                                        strict=True):
@@ -259,6 +303,16 @@ def _draw(page, number: str, test, labels) -> None:
             for x, y in path[1:]:
                 mouse.move(x, y)
             mouse.up()
+
+
+def _drawing_area(page) -> tuple[float, float, float, float]:
+    """(left, top, width, height) of the drawing area on the screen: centred in the canvas
+    element at Gradio's zoom (its hidden zoom number, e.g. "95%")."""
+    box = page.locator("#canvas canvas").first.bounding_box()
+    scale = float(page.locator("#canvas .zoom-number").text_content().strip(" %")) / 100
+    width, height = scale * demo.CANVAS_SIZE[0], scale * demo.CANVAS_SIZE[1]
+    return (box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - height) / 2,
+            width, height)
 
 
 def _reading(page, action=None) -> str:
@@ -326,15 +380,22 @@ def test_bad_input_is_answered_in_the_page_and_the_server_goes_on(page, server, 
     bomb = tmp_path / "huge.png"
     bomb.write_bytes(_png_header_only(20_000, 20_000))
     page.get_by_role("tab", name="Upload or webcam").click()
-    for path, message in ((notes, "notes.png: not an image"),
-                          (bomb, "huge.png: image is too large to decode safely")):
-        assert _reading(page, lambda path=path: _upload(page, path)).startswith(message)
-    # A file over the upload limit is refused by Gradio before it is sent, with its message.
+    text = tmp_path / "notes.txt"
+    text.write_text("shopping list\n")
     heavy = tmp_path / "heavy.png"
     with open(heavy, "wb") as out:
         out.truncate(21 * 2**20)
-    _upload(page, heavy)
-    page.get_by_text("exceed the maximum allowed size").wait_for()
+    # Refused by the server (notes.png, huge.png) or by the page before it is sent (a file
+    # whose type is not an image's, a file over the size limit): each time one message, the
+    # current one, in the page's words; none of Gradio's pop-ups.
+    for path, message in ((notes, "notes.png: not an image"),
+                          (bomb, "huge.png: image is too large to decode safely: over 179 "
+                                 "megapixels"),
+                          (text, "notes.txt: not an image (expected a PNG"),
+                          (heavy, "heavy.png: the file is over 20 MB")):
+        assert _reading(page, lambda path=path: _upload(page, path)).startswith(message)
+        assert page.locator("#reading .dr-error").count() == 1
+        assert page.locator(".toast-body").count() == 0
     page.get_by_role("tab", name="Draw").click()
     page.click("#clear")
     page.wait_for_selector("#reading .dr-hint")
@@ -346,3 +407,63 @@ def test_bad_input_is_answered_in_the_page_and_the_server_goes_on(page, server, 
     assert process.poll() is None
     assert "Traceback" not in log_path.read_text()
 
+
+
+@pytest.mark.slow
+def test_a_webcam_snapshot_is_read_as_the_camera_sees_it(page):
+    """The fake camera films CAMERA_NUMBER; a mirrored snapshot would read otherwise."""
+    page.get_by_role("tab", name="Upload or webcam").click()
+    page.click('#photo button[aria-label="Capture from camera"]')
+    page.get_by_text("Click to Access Webcam").click()
+    snap = page.locator('#photo button[aria-label="capture photo"]')
+    assert _reading(page, snap.click) == CAMERA_NUMBER  # read on capture, no click needed
+    page.click('#photo button[aria-label="Upload file"]')
+
+
+@pytest.mark.slow
+def test_a_camera_the_page_may_not_use_is_said_in_the_page(browser, server):
+    """Camera access refused (this tab's context lacks the permission): one line says so and
+    what to do, where Gradio showed nothing (an uncaught error in the console)."""
+    tab = _open(browser, server[0], {"width": 1280, "height": 720}, camera=False)
+    uncaught = []
+    tab.on("pageerror", lambda error: uncaught.append(error))
+    try:
+        tab.get_by_role("tab", name="Upload or webcam").click()
+        tab.click('#photo button[aria-label="Capture from camera"]')
+        message = _reading(tab, tab.get_by_text("Click to Access Webcam").click)
+        assert message.startswith("The page may not use the camera: allow it")
+        assert tab.locator("#reading .dr-error").is_visible()
+        assert uncaught == []
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.slow
+def test_on_a_phone_the_canvas_fills_the_width_and_the_reading_shows(browser, server,
+                                                                     sample):
+    """At 390x844: the drawing area takes most of the width, no tool covers it, and a
+    reading shows without scrolling. The page is saved as PHONE_SCREENSHOT."""
+    tab = _open(browser, server[0], PHONE)
+    try:
+        canvas = tab.locator("#canvas").bounding_box()
+        left, top, width, height = _drawing_area(tab)
+        assert canvas["width"] >= 0.9 * PHONE["width"]
+        assert width >= 0.75 * PHONE["width"]
+        assert width * height >= 0.55 * canvas["width"] * canvas["height"]  # not mostly empty
+        for tool in tab.locator("#canvas button, #canvas label").all():
+            box = tool.bounding_box()  # None for a hidden one
+            if box is None:
+                continue
+            apart = (box["x"] + box["width"] <= left or box["x"] >= left + width
+                     or box["y"] + box["height"] <= top or box["y"] >= top + height)
+            assert apart, (tool.get_attribute("aria-label"), box, (left, top, width, height))
+        _draw(tab, "7", *sample)
+        assert _reading(tab) == "7"
+        number = tab.locator("#reading .dr-number").bounding_box()
+        assert tab.evaluate("window.scrollY") == 0
+        assert number["y"] >= 0 and number["y"] + number["height"] <= PHONE["height"]
+        tab.wait_for_timeout(1000)  # the page fades the new reading in
+        tab.screenshot(path=str(PHONE_SCREENSHOT))
+        print(f"screenshot: {PHONE_SCREENSHOT}")
+    finally:
+        tab.context.close()

@@ -39,12 +39,29 @@ DEFAULT_PORT = 7860
 CANVAS_SIZE = (480, 240)  # width, height
 CANVAS_BOX = (520, 300)  # the component's size on the page, toolbar and margins included
 BRUSH_RADIUS = 7  # a felt-tip marker on this canvas; thinner strokes are thickened anyway
-MAX_UPLOAD = "20mb"  # Gradio refuses bigger uploads; images.open_image refuses more pixels
+MAX_UPLOAD_MB = 20  # the page refuses bigger files; images.open_image refuses more pixels
+MAX_UPLOAD = f"{MAX_UPLOAD_MB}mb"  # Gradio's limit on the server (a megabyte is 2**20 bytes)
 INPUT_ZOOM = 3  # the 28x28 inputs are shown at 84x84, pixels kept square
 TITLE = "Draw a digit"
 
 EMPTY_CANVAS = "The canvas is empty: draw a digit (or a number) with the mouse or a finger first."
 NO_PICTURE = "No picture yet: upload a photo of a few handwritten digits, or take one."
+# What the page itself refuses, before anything is sent (see PAGE_CHECKS), keyed by problem.
+NOT_A_PICTURE = "{name}: not an image (expected a " + images.FORMATS + " file)"
+TOO_HEAVY = (f"{{name}}: the file is over {MAX_UPLOAD_MB} MB; send a smaller picture "
+             "(a photo of a line of digits needs far less)")
+# The browser's reasons for not opening the camera (getUserMedia's error names).
+NO_CAMERA = "No camera found: connect one, or upload a photo instead."
+CAMERA_REFUSED = ("The page may not use the camera: allow it in the browser's site settings "
+                  "(the icon left of the address), or upload a photo instead.")
+CAMERA_BUSY = "The camera is in use by another program: close it, or upload a photo instead."
+CAMERA_UNAVAILABLE = ("This browser offers no camera to the page (camera access needs https or "
+                      "localhost): upload a photo instead.")
+CAMERA_FAILED = "The camera could not be opened ({name}): upload a photo instead."
+CAMERA_PROBLEMS = {"NotFoundError": NO_CAMERA, "OverconstrainedError": NO_CAMERA,
+                   "NotAllowedError": CAMERA_REFUSED, "SecurityError": CAMERA_REFUSED,
+                   "NotReadableError": CAMERA_BUSY, "AbortError": CAMERA_BUSY,
+                   "unsupported": CAMERA_UNAVAILABLE}
 
 # Gradio phones home for analytics unless told not to; this server talks to nobody.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -68,7 +85,31 @@ CSS = """
 #reading .dr-error { padding: 0.8rem 1rem; border-radius: 8px; background: #fef2f2;
   color: #991b1b; border: 1px solid #fecaca; font-size: 1.05rem; }
 #reading .dr-hint { color: var(--body-text-color-subdued); }
+/* A one-colour pad: the brush is always picked (PICK_BRUSH) and there is one colour and one
+   size, so the tool column (brush, colour, size), pan and zoom are hidden; undo, redo and
+   clear stay. Nothing covers the drawing area. */
+#canvas .toolbar-wrap, #canvas button[aria-label="Pan"], #canvas button[aria-label^="Zoom"],
+#canvas .zoom-number, #canvas .separator { display: none !important; }
+/* A phone: the page's margins shrink, the canvas takes the width and only the height its
+   drawing area needs (Gradio keeps 30 px around it), the intro is one line, the buttons share
+   a row: the reading shows under them without scrolling. */
+@media (max-width: 640px) {
+  #intro h1 { font-size: 1.4rem; margin: 0 0 0.2rem; }
+  #intro p:nth-of-type(n+2), #intro .dr-more { display: none; }
+  #canvas { width: 100% !important; max-width: none !important;
+    height: calc((100vw - 16px - 60px) / 2 + 60px) !important; }
+  #draw-buttons { flex-wrap: nowrap; }
+  #draw-buttons > * { min-width: 0 !important; }
+  #reading .dr-number { font-size: 2.4rem; }
+  #reading .dr-caption { margin: 0 0 0.4rem; font-size: 0.85rem; }
+}
 """
+
+# The page's own margins (Gradio's custom CSS only reaches what is inside the app, so this goes
+# in the page's head): narrow on a phone.
+HEAD = """<style>
+@media (max-width: 640px) { .gradio-container .main.app { padding: 6px 8px; } }
+</style>"""
 
 # Gradio's canvas starts, and comes back after every clear, with no tool picked ("select the
 # draw tool to start"). The page picks the brush whenever no tool is picked, so that a visitor
@@ -90,8 +131,60 @@ CLEAR_CANVAS = """
 INTRO = """# Draw a digit
 
 Draw a digit, or a number, on the canvas and press **Read**, or upload a photo of handwriting.
+
 The picture is prepared the way MNIST was made (grayscale, ink found, each digit scaled to
 20 pixels and centred in 28x28) and read by a convolutional network trained on MNIST."""
+
+# Problems the browser meets before anything reaches the server, answered in the reading pane
+# like any other bad input (one current message, in the page's words; Gradio's own pop-ups
+# are not shown): a file Gradio's upload box would refuse (not an image type, over the size
+# limit), and a camera that cannot be opened (none, access refused, in use; Gradio leaves
+# those as an uncaught error in the console). `server.page_problem` (Reader.page_problem)
+# words the message; `props.value` shows it (gr.HTML's js_on_load).
+PAGE_CHECKS = """
+const say = async (problem, name) => {
+  props.value = await server.page_problem(problem, String(name ?? ""));
+};
+const refused = (files) => {
+  const file = Array.from(files || [])[0];
+  if (!file) return null;
+  if (!file.type.startsWith("image/")) return ["not-an-image", file.name];
+  if (file.size > MAX_BYTES) return ["too-heavy", file.name];
+  return null;
+};
+const check = (event, files) => {
+  const problem = refused(files);
+  if (!problem) return;
+  event.preventDefault();
+  event.stopPropagation();  // capture phase: Gradio's upload box never sees the file
+  say(...problem);
+};
+document.addEventListener("change", (event) => {
+  if (event.target.matches?.("#photo input[type=file]")) check(event, event.target.files);
+}, true);
+document.addEventListener("drop", (event) => {
+  if (event.target.closest?.("#photo")) check(event, event.dataTransfer?.files);
+}, true);
+const media = navigator.mediaDevices;
+const reported = new WeakSet();
+if (media?.getUserMedia) {
+  const open = media.getUserMedia.bind(media);
+  media.getUserMedia = (constraints) => open(constraints).catch((error) => {
+    reported.add(error);
+    say("camera", error?.name);
+    throw error;
+  });
+} else {  // no camera API at all: an insecure (http, not localhost) page, an old browser
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.("#photo .webcam, #photo button[aria-label*=amera i]"))
+      say("camera", "unsupported");
+  }, true);
+}
+// Gradio does not catch the camera's refusal; the page has said what it means.
+window.addEventListener("unhandledrejection", (event) => {
+  if (reported.has(event.reason)) event.preventDefault();
+});
+"""
 
 
 class Reader:
@@ -146,6 +239,20 @@ class Reader:
         if value is None:
             return self._answer(error_html(NO_PICTURE))
         return self._answer(self.read_picture(value, "photo"))
+
+    def page_problem(self, problem: str, name: str = "") -> str:
+        """A problem the page met in the browser (PAGE_CHECKS): a file it refused to send
+        ("not-an-image", "too-heavy", with the file's name) or a camera that would not open
+        ("camera", with the browser's error name)."""
+        if problem == "not-an-image":
+            message = NOT_A_PICTURE.format(name=name or "the file")
+        elif problem == "too-heavy":
+            message = TOO_HEAVY.format(name=name or "the file")
+        elif problem == "camera":
+            message = CAMERA_PROBLEMS.get(name, CAMERA_FAILED).format(name=name or "unknown")
+        else:
+            message = f"The page met a problem it cannot name ({problem})."
+        return self._answer(error_html(message))
 
     def _answer(self, content: str) -> str:
         return f'<div class="dr-answer" data-answer="{next(self._answers)}">{content}</div>'
@@ -256,7 +363,7 @@ def build_app(reader: Reader):
 
     # Gradio keeps each upload in its cache folder: every 10 minutes, those over an hour old go.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as app:
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
         with gr.Row(equal_height=False):
             with gr.Column(scale=0, min_width=CANVAS_BOX[0] + 24):
                 with gr.Tab("Draw", id="draw"):
@@ -275,7 +382,7 @@ def build_app(reader: Reader):
                         transforms=(),
                         elem_id="canvas",
                     )
-                    with gr.Row():
+                    with gr.Row(elem_id="draw-buttons"):
                         read_drawing = gr.Button("Read", variant="primary", elem_id="read")
                         clear = gr.Button("Clear", elem_id="clear")
                 with gr.Tab("Upload or webcam", id="upload"):
@@ -283,13 +390,17 @@ def build_app(reader: Reader):
                         label="A photo or scan of handwritten digits (one line)",
                         type="filepath",
                         sources=["upload", "webcam", "clipboard"],
+                        # As the camera sees it: a mirrored snapshot reads 2024 as 7505.
+                        webcam_options=gr.WebcamOptions(mirror=False),
                         elem_id="photo",
                     )
                     read_photo = gr.Button("Read the photo", variant="primary",
                                            elem_id="read-photo")
             with gr.Column(scale=1, min_width=320):
-                reading = gr.HTML(HINT, elem_id="reading", js_on_load=None,
-                                  label="Reading")
+                reading = gr.HTML(HINT, elem_id="reading", label="Reading",
+                                  js_on_load=PAGE_CHECKS.replace(
+                                      "MAX_BYTES", str(MAX_UPLOAD_MB * 2**20)),
+                                  server_functions=[_page_problem(reader)])
         read_drawing.click(reader.read_drawing, canvas, reading, api_name="read_drawing",
                            concurrency_limit=2)
         # preprocess=False: the handler gets the uploaded file's path, unopened, so that a file
@@ -306,6 +417,19 @@ def build_app(reader: Reader):
     return app
 
 
+def _page_problem(reader: Reader):
+    """Reader.page_problem as a plain function for gr.HTML's server_functions (Gradio marks
+    a server function with an attribute, which a bound method cannot take)."""
+
+    def page_problem(args) -> str:
+        """Gradio passes the JavaScript call's arguments as one list: [problem, name]."""
+        words = [str(word)[:200] for word in args] if isinstance(args, list) else []
+        problem, name = (words + ["", ""])[:2]
+        return reader.page_problem(problem, name)
+
+    return page_problem
+
+
 def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
     """Start serving the page in the background; returns once the server is up."""
     import gradio as gr
@@ -318,7 +442,7 @@ def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
     try:
         app.launch(server_name=host, server_port=port, prevent_thread_lock=True,
                    show_error=False, quiet=True, inbrowser=False, share=False, ssr_mode=False,
-                   max_file_size=MAX_UPLOAD, theme=theme, css=CSS, js=PICK_BRUSH,
+                   max_file_size=MAX_UPLOAD, theme=theme, css=CSS, head=HEAD, js=PICK_BRUSH,
                    footer_links=[], enable_monitoring=False, mcp_server=False,
                    run_history=False)
     except OSError as exc:  # the port is taken, or the address is not this machine's

@@ -85,7 +85,7 @@ def _too_big(name: str, width: int, height: int, limit: int) -> DigitRecognizerE
     return DigitRecognizerError(
         f"{name}: image is too large to decode safely: {width}x{height} pixels "
         f"({width * height / 1e6:.0f} megapixels), more than the {limit / 1e6:.0f} megapixels "
-        "this command decodes (a guard against decompression bombs); downscale it first"
+        "read; downscale it first"
     )
 
 
@@ -106,10 +106,12 @@ def open_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, tuple[i
             # Over Pillow's limit it warns; we check the size ourselves just below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
-    except Image.DecompressionBombError as exc:
+    except Image.DecompressionBombError:  # Pillow's hard limit, twice its MAX_IMAGE_PIXELS
+        limit = _pixel_limit(None)
         raise DigitRecognizerError(
-            f"{path}: image is too large to decode safely ({exc}); downscale it first"
-        ) from None  # Pillow's hard limit, twice its MAX_IMAGE_PIXELS
+            f"{path}: image is too large to decode safely: over {2 * limit / 1e6:.0f} "
+            f"megapixels, more than the {limit / 1e6:.0f} megapixels read; downscale it first"
+        ) from None
     except UnidentifiedImageError:
         raise DigitRecognizerError(
             f"{path}: not an image (expected a {FORMATS} file)"
