@@ -41,8 +41,8 @@ def test_csv(tmp_path, digits) -> Path:
     return data.write_digits_csv(tmp_path / "test.csv", digits[0][:7])
 
 
-PROJECT_FILES = ("dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitattributes",
-                 ".gitignore", "run_all.sh", "requirements.txt", "pyproject.toml",
+PROJECT_FILES = ("dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore",
+                 "run_all.sh", "requirements.txt", "pyproject.toml",
                  *sorted({path for stage in STAGES.values() for path in stage.references.values()}))
 
 
