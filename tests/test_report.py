@@ -190,7 +190,7 @@ def test_the_eda_conclusion_is_computed_from_the_images():
     labels = np.arange(100) % 10
     text = report.eda_conclusion_text(labels, images, images[:50], missing=0)
     assert "100% of the most common" in text and "balanced enough" in text
-    assert "100% is saturated" in text and "they look alike" in text
+    assert "100% is saturated" in text and "other 0% is grey" in text and "they look alike" in text
     assert "no missing values" in text
     darker = report.eda_conclusion_text(labels, images, images[:50] // 2, missing=3)
     assert "may not carry over" in darker and "3 missing values" in darker

@@ -417,8 +417,9 @@ def eda_conclusion_text(labels, images, test_images, missing: int) -> str:
         + ("so the classes are balanced enough for plain accuracy to be a fair score. "
            if ratio > 0.7 else "so plain accuracy would favour the common digits. ")
         + f"A digit is ink on empty paper: {1 - train_ink:.0%} of the training pixels are 0; of "
-        f"the ink, {np.mean(ink >= 250):.0%} is saturated (>= 250) and the rest is the "
-        "anti-aliased edge of the strokes. "
+        f"the ink, {np.mean(ink >= 250):.0%} is saturated (>= 250) and the other "
+        f"{np.mean(ink < 250):.0%} is grey: the anti-aliased edges and fainter parts of the "
+        "strokes. "
         + f"The test images carry ink on {test_ink:.1%} of their pixels against {train_ink:.1%} "
         f"in training, and their mean brightness differs by {brightness:+.1%}: "
         + ("they look alike, so validation accuracy should carry over to the test set. "
