@@ -62,7 +62,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-# The notebooks' kernel, JupyterLab's save hook and nbstripout's git filter, when out of date.
+# The notebooks' kernel and JupyterLab's save hook, when out of date.
 [ -n "$hosted" ] || "$PY" -m digit_recognizer.pipeline.notebook_setup
 
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
