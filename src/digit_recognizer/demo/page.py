@@ -41,6 +41,11 @@ CANVAS_BOX = (520, 300)  # the component's size on the page, toolbar and margins
 BRUSH_RADIUS = 7  # a felt-tip marker on this canvas; thinner strokes are thickened anyway
 MAX_UPLOAD_MB = 20  # the page refuses bigger files; images.open_image refuses more pixels
 MAX_UPLOAD = f"{MAX_UPLOAD_MB}mb"  # Gradio's limit on the server (a megabyte is 2**20 bytes)
+# Gradio keeps a session's state (a copy of the page's config, ~30 KB here) for its last 10,000
+# sessions, and every API call (gradio_api/call/...) without a session hash is a new session:
+# the server's memory grew ~33 MB per 1000 readings. The page keeps no gr.State, so a session
+# that is dropped costs nothing: a visitor's next reading starts a fresh one.
+STATE_SESSIONS = 200
 INPUT_ZOOM = 3  # the 28x28 inputs are shown at 84x84, pixels kept square
 TITLE = "Draw a digit"
 
@@ -444,7 +449,7 @@ def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
                    show_error=False, quiet=True, inbrowser=False, share=False, ssr_mode=False,
                    max_file_size=MAX_UPLOAD, theme=theme, css=CSS, head=HEAD, js=PICK_BRUSH,
                    footer_links=[], enable_monitoring=False, mcp_server=False,
-                   run_history=False)
+                   run_history=False, state_session_capacity=STATE_SESSIONS)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         detail = "the port is in use" if "empty port" in str(exc) else str(exc)
         raise DigitRecognizerError(
