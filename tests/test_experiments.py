@@ -173,7 +173,7 @@ def test_a_smoke_budget_gives_no_verdict_even_when_its_numbers_differ_widely():
     steps = [_step("exp_plain", 0.70), _step("exp_augmentation", 0.88)]
     rows = experiments.Rows(np.zeros(800), "800 validation rows", False)
     text = experiments.summary_text(steps, [], rows, team, 7_200, "quick", smoke=reason)
-    assert "no verdicts" in text and "70.00% to 88.00%" in text
+    assert "no verdicts" in text and "between 70.00% and 88.00%" in text
     assert not {"helps", "hurts", "not settled"} & set(text.replace("*", " ").split())
 
 

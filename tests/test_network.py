@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -25,8 +26,13 @@ def test_a_dense_network_gets_no_word_on_padding_and_a_cnn_does():
 
 
 def test_showing_a_network_imports_no_deep_learning_library():
-    architecture.builder_code("batchnorm_cnn")
-    assert "keras" not in sys.modules or "tensorflow" not in sys.modules
+    shown = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "from digit_recognizer.presentation import network\n"
+        "network.network_text('batchnorm_cnn', 141_098, 'batchnorm')\n"
+        "print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))")],
+        capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
 
 
 def test_an_unknown_builder_is_named():
