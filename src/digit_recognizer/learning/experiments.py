@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from digit_recognizer.learning import intervals, recipes
-from digit_recognizer.learning.members import Member, MemberResult
+from digit_recognizer.learning.members import Member, MemberResult, accuracy
 from digit_recognizer.learning.recipe import differences
 
 TTA = "tta"
@@ -101,10 +101,6 @@ class StepScores:
                                   if self.train_seconds else None)}
 
 
-def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(probs.argmax(axis=1) == labels))
-
-
 def _probabilities(result: MemberResult, rows: Rows, tta: bool = False) -> np.ndarray:
     val, test = result.probabilities(tta)
     return test if rows.use_test else val
@@ -122,17 +118,17 @@ def score(results: list[MemberResult], rows: Rows) -> list[StepScores]:
         if not done:
             continue
         steps.append(StepScores(
-            name, step.change, [_accuracy(_probabilities(r, rows), rows.labels) for r in done],
+            name, step.change, [accuracy(_probabilities(r, rows), rows.labels) for r in done],
             [r.member.seed for r in done], [r.metrics["train_seconds"] for r in done],
             [r.metrics["history"].get("val_accuracy", []) for r in done]))
     last = by_step.get(next(reversed(recipes.EXPERIMENTS)), [])
     if last and last[0].val_tta is not None:
         steps.append(StepScores(TTA, EXTRA_CHANGES[TTA], [
-            _accuracy(_probabilities(r, rows, tta=True), rows.labels) for r in last],
+            accuracy(_probabilities(r, rows, tta=True), rows.labels) for r in last],
             [r.member.seed for r in last]))
         average = np.mean([_probabilities(r, rows, tta=True) for r in last], axis=0)
         steps.append(StepScores(ENSEMBLE, EXTRA_CHANGES[ENSEMBLE],
-                                [_accuracy(average, rows.labels)], [r.member.seed for r in last]))
+                                [accuracy(average, rows.labels)], [r.member.seed for r in last]))
     return steps
 
 

@@ -150,10 +150,9 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
         "train_rows": member.train_rows, "tta": member.tta,
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
-        "val_accuracy_tta": None if val_tta is None
-        else float(np.mean(val_tta.argmax(axis=1) == split.val_labels)),
+        "val_accuracy_tta": None if val_tta is None else accuracy(val_tta, split.val_labels),
         "local_score": None if split.answer_key is None
-        else float(np.mean(test_probs.argmax(axis=1) == split.answer_key)),
+        else accuracy(test_probs, split.answer_key),
         "train_seconds": round(result.seconds, 1),
         "epochs": result.epochs,
         "parameters": int(model.count_params()),
@@ -166,6 +165,11 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
         model_bytes = path.read_bytes()
     return MemberResult(member, val_probs, test_probs, metrics, model_bytes,
                         f"{socket.gethostname()}:{os.getpid()}", val_tta, test_tta)
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The share of rows whose most probable digit is the label."""
+    return float(np.mean(probs.argmax(axis=1) == labels))
 
 
 def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -186,8 +190,7 @@ def choose(results: list[MemberResult], labels: np.ndarray) -> tuple[list[Member
                for tta in ((False, True) if ranked[0].val_tta is not None else (False,))]
 
     def score(option):
-        val, _ = average(ranked[:option[0]], option[1])
-        return float(np.mean(val.argmax(axis=1) == labels))
+        return accuracy(average(ranked[:option[0]], option[1])[0], labels)
 
     k, tta = max(options, key=lambda o: (score(o), -o[0], not o[1]))
     return ranked[:k], tta
@@ -215,20 +218,20 @@ def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
 def choice_text(results: list[MemberResult], kept: list[MemberResult], tta: bool,
                 labels: np.ndarray) -> str:
     """What the choice on validation found, in a sentence or two."""
-    def accuracy(members: list[MemberResult], with_tta: bool = False) -> float:
-        return float(np.mean(average(members, with_tta)[0].argmax(axis=1) == labels))
+    def scored(members: list[MemberResult], with_tta: bool = False) -> float:
+        return accuracy(average(members, with_tta)[0], labels)
 
     best = max(results, key=lambda r: r.metrics["val_accuracy"])
     text = (f"On the {len(labels):,} validation images the best member "
-            f"(`{best.member.name}`) scores {accuracy([best]):.2%}, the average of all "
-            f"{len(results)} members {accuracy(results):.2%}.")
+            f"(`{best.member.name}`) scores {scored([best]):.2%}, the average of all "
+            f"{len(results)} members {scored(results):.2%}.")
     if len(kept) == 1 and not tta:
         return text + (" No average beats the best member here, so the ensemble is that one "
                        "member alone.")
     what = ("all the members" if len(kept) == len(results) else
             "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
     how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
-    return text + f" Kept: {what}{how}, {accuracy(kept, tta):.2%}."
+    return text + f" Kept: {what}{how}, {scored(kept, tta):.2%}."
 
 
 def shown_table(results: list[MemberResult]):
@@ -254,8 +257,8 @@ def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
     where the networks say so ('' when the members were not predicted with it)."""
     if not results or any(r.val_tta is None for r in results):
         return ""
-    plain = {r.member.name: _accuracy(r.val_probs, labels) for r in results}
-    shifted = {r.member.name: _accuracy(r.val_tta, labels) for r in results}
+    plain = {r.member.name: accuracy(r.val_probs, labels) for r in results}
+    shifted = {r.member.name: accuracy(r.val_tta, labels) for r in results}
     lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
     raised = sum(shifted[name] > plain[name] for name in plain)
     text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
@@ -268,10 +271,6 @@ def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
                  "own, so a digit moved by one pixel meets other weights (they are not "
                  "shift-invariant).")
     return text
-
-
-def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(probs.argmax(axis=1) == labels))
 
 
 def _convolutional(builder: str) -> bool:

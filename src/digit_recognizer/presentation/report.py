@@ -15,6 +15,7 @@ from pathlib import Path
 
 from IPython.display import Markdown
 
+from digit_recognizer.datasets.data import N_CLASSES
 from digit_recognizer.layout import Outputs
 from digit_recognizer.learning.intervals import (  # noqa: F401 (also read as report.*)
     Z95,
@@ -197,15 +198,12 @@ def training_text(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
     return text
 
 
-CLASSES = 10  # the digits
-
-
-def smoothed_target(smoothing: float, classes: int = CLASSES) -> tuple[float, float]:
+def smoothed_target(smoothing: float, classes: int = N_CLASSES) -> tuple[float, float]:
     """What label smoothing trains towards: (the true digit's share, each other digit's)."""
     return 1 - smoothing + smoothing / classes, smoothing / classes
 
 
-def smoothing_floor(smoothing: float, classes: int = CLASSES) -> float:
+def smoothing_floor(smoothing: float, classes: int = N_CLASSES) -> float:
     """The least cross-entropy a model can reach against smoothed targets: the targets' own
     entropy (in nats, as Keras computes the loss), reached by predicting the target itself."""
     true, other = smoothed_target(smoothing, classes)
@@ -217,7 +215,7 @@ def smoothing_text(smoothing: float, last: Mapping) -> str:
     true, other = smoothed_target(smoothing)
     floor = smoothing_floor(smoothing)
     return (f"With label smoothing {smoothing:g} the target is {true:.0%} on the true digit and "
-            f"{other:.0%} on each of the {CLASSES - 1} others, so even a perfect model's loss is "
+            f"{other:.0%} on each of the {N_CLASSES - 1} others, so even a perfect model's loss is "
             f"that target's entropy, {floor:.3f}, not 0 (the validation loss is smoothed too). "
             f"The last epoch's loss {last['loss']:.4f} is {last['loss'] - floor:.3f} above "
             f"that floor, its validation loss {last['val_loss']:.4f} "
@@ -406,7 +404,7 @@ def eda_conclusion_text(labels, images, test_images, missing: int) -> str:
     """What 02's looks add up to, computed from the images (Markdown)."""
     import numpy as np
 
-    counts = np.bincount(labels, minlength=10)
+    counts = np.bincount(labels, minlength=N_CLASSES)
     ratio = counts.min() / counts.max()
     ink = images[images > 0]
     train_ink, test_ink = float(np.mean(images > 0)), float(np.mean(test_images > 0))
@@ -438,8 +436,8 @@ def split_conclusion_text(split, all_labels) -> str:
     """What 03 hands on, computed from the split (Markdown)."""
     import numpy as np
 
-    share_all = np.bincount(all_labels, minlength=10) / len(all_labels)
-    share_val = np.bincount(split.val_labels, minlength=10) / len(split.val_labels)
+    share_all = np.bincount(all_labels, minlength=N_CLASSES) / len(all_labels)
+    share_val = np.bincount(split.val_labels, minlength=N_CLASSES) / len(split.val_labels)
     drift = 100 * float(np.max(np.abs(share_val - share_all)))
     n_val = len(split.x_val)
     return (f"**What this shows.** {len(split.x_train):,} training and {n_val:,} validation "

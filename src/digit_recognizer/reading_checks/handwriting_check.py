@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from digit_recognizer.datasets.data import N_CLASSES
 from digit_recognizer.datasets.preprocess import Split, pixels
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.presentation import report
@@ -293,7 +294,7 @@ def preparation_text(correct: dict[str, int], n: int) -> str:
 def naive_reading_text(read: np.ndarray, labels: np.ndarray) -> str:
     """What the model makes of the naive inputs: the digit it reads most of them as, against
     how often that digit was written, and the share read right against guessing."""
-    counts = np.bincount(read, minlength=10)
+    counts = np.bincount(read, minlength=N_CLASSES)
     digit = int(counts.argmax())
     share, written = counts[digit] / len(read), float(np.mean(labels == digit))
     right, guess = float(np.mean(read == labels)), 1 / len(counts)
