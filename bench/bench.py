@@ -6,8 +6,10 @@
 
 Trains the profile's models (`recipes.MODELS`, each with its recipe) on 55,000 of the 60,000
 training images; the other 5,000 (stratified) are the validation split on which every choice
-is made: the single recipe that gets more seeds, whether test-time augmentation (TTA) is used,
-and the ensemble. The 10,000 official test images are used for this report only. Writes
+is made: the single recipe that gets more seeds, and whether test-time augmentation (TTA) is
+used. The profile's k-fold ensemble trains its members on folds of all 60,000 and is measured
+out of fold on every one of them. The 10,000 official test images are used for this report
+only (`--models ''` benchmarks the ensemble alone). Writes
 bench/results/<profile>-<backend>-<device>.json (`--quick`: outputs/bench/) and prints a
 Markdown table.
 """
@@ -26,7 +28,7 @@ import numpy as np
 
 from digit_recognizer import fileio
 from digit_recognizer.datasets import data, preprocess
-from digit_recognizer.learning import evaluate, members, precision, recipes
+from digit_recognizer.learning import ensemble, evaluate, members, precision, recipes
 from digit_recognizer.pipeline import stages
 
 REFERENCE = stages.STAGES["04_base_cnn"].models
@@ -79,21 +81,40 @@ def train_one(model_name: str, seed: int, profile: str, split: preprocess.Split,
     }
 
 
-def ensemble_row(name: str, runs: list[dict], split: preprocess.Split) -> dict:
-    """The members' mean probabilities, with TTA where TTA helps them on validation."""
-    use_tta = (np.mean([r["val_accuracy_tta"] for r in runs])
-               > np.mean([r["val_accuracy"] for r in runs]))
-    suffix = "_tta" if use_tta else ""
-    val = np.mean([r["probs"]["val" + suffix] for r in runs], axis=0)
-    test = np.mean([r["probs"]["test" + suffix] for r in runs], axis=0)
-    best = max(runs, key=lambda r: r["val_accuracy"])
+def kfold_row(model_name: str, folds: int, seed: int, profile: str, split: preprocess.Split,
+              epochs: int | None) -> dict:
+    """The k-fold ensemble over every labelled row (training and validation): its members, its
+    out-of-fold accuracy on all of them, and the test accuracy of the members' average (with
+    TTA when TTA helps out of fold; the test set decides nothing)."""
+    results = []
+    for member in recipes.fold_members(model_name, folds, seed, profile, epochs):
+        print(f"--> {member.name} (seed {member.seed})", flush=True)
+        results.append(members.train_member(member, split, verbose=2))
+        m = results[-1].metrics
+        print(json.dumps({"member": member.name, "fold_accuracy": m["val_accuracy"],
+                          "train_seconds": m["train_seconds"]}), flush=True)
+    labels = preprocess.labelled(split)[1].argmax(1)
+    tta = ensemble.use_tta(results, split)
+    test = {t: np.mean([r.probabilities(t)[1] for r in results], axis=0) for t in (False, True)}
     return {
-        "model": name, "members": [f"{r['model']} seed {r['seed']}" for r in runs],
-        "tta": bool(use_tta), "train_seconds": round(sum(r["train_seconds"] for r in runs), 1),
-        "val_accuracy": accuracy(val, split.val_labels),
-        "best_member_val_accuracy": best["val_accuracy"],
-        "test_accuracy": accuracy(test, split.answer_key),
-        "test_errors": int(np.sum(test.argmax(1) != split.answer_key)),
+        "model": f"{model_name} {folds}-fold", "folds": folds, "fold_seed": seed,
+        "labelled_rows": len(labels), "tta": tta,
+        "train_seconds": round(sum(r.metrics["train_seconds"] for r in results), 1),
+        "oof_accuracy": accuracy(ensemble.out_of_fold(results, split, tta), labels),
+        "oof_accuracy_plain": accuracy(ensemble.out_of_fold(results, split), labels),
+        "oof_accuracy_tta": accuracy(ensemble.out_of_fold(results, split, True), labels),
+        "test_accuracy": accuracy(test[tta], split.answer_key),
+        "test_errors": int(np.sum(test[tta].argmax(1) != split.answer_key)),
+        "test_accuracy_plain": accuracy(test[False], split.answer_key),
+        "test_accuracy_tta": accuracy(test[True], split.answer_key),
+        "members": [{"name": r.member.name, "seed": r.member.seed, "fold": r.member.fold,
+                     "train_rows": int(len(labels) - len(r.val_probs)),
+                     "fold_accuracy": r.metrics["val_accuracy"],
+                     "fold_accuracy_tta": r.metrics["val_accuracy_tta"],
+                     "test_accuracy": accuracy(r.test_probs, split.answer_key),
+                     "test_accuracy_tta": accuracy(r.test_tta, split.answer_key),
+                     "train_seconds": r.metrics["train_seconds"], "epochs": r.metrics["epochs"]}
+                    for r in results],
     }
 
 
@@ -122,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mnist-dir", default=None, help="the four MNIST *-ubyte.gz files")
     p.add_argument("--profile", choices=recipes.PROFILES, default="full")
     p.add_argument("--models", default=",".join(recipes.MODELS),
-                   help="comma-separated models of the registry (default: all)")
+                   help="comma-separated models of the registry (default: all; '': none)")
     p.add_argument("--seeds", type=int, default=3,
                    help="seeds of the recipe chosen on validation (its spread)")
-    p.add_argument("--ensemble-seeds", type=int, default=0,
-                   help="members of the profile's seed ensemble (default: the profile's)")
+    p.add_argument("--folds", type=int, default=0,
+                   help="folds of the k-fold ensemble (default: the profile's; -1: none)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--quick", action="store_true",
                    help="a few minutes: the first 11,000 training images, 2 epochs each")
@@ -154,21 +175,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in runs[-1].items() if k != "probs"}), flush=True)
         return runs[-1]
 
-    for name in args.models.split(","):
+    names = [n for n in args.models.split(",") if n]
+    for name in names:
         run(name, args.seed)
     # The single recipe with the best validation accuracy gets more seeds: its spread.
     candidates = [r for r in runs if r["model"] not in REFERENCE] or runs
-    chosen = max(candidates, key=lambda r: r["val_accuracy"])["model"]
-    seeds = [run(chosen, args.seed + i) for i in range(args.seeds)]
-    # The profile's seed ensemble, reusing the members trained above.
-    member_model, n_members = recipes.seed_ensemble("seed_ensemble", args.profile,
-                                                   args.ensemble_seeds)
-    team = [run(member_model, args.seed + i) for i in range(n_members)]
-    ensembles = [ensemble_row(f"{member_model} x{n_members}", team, split)]
-    others = [r for r in runs if r["model"] not in REFERENCE and r not in team]
-    if others:
-        ensembles.append(ensemble_row(f"{member_model} x{n_members} + {len(others)} more",
-                                      team + others, split))
+    chosen = max(candidates, key=lambda r: r["val_accuracy"])["model"] if runs else None
+    seeds = [run(chosen, args.seed + i) for i in range(args.seeds)] if chosen else []
+    # The profile's k-fold ensemble over all 60,000 labelled images.
+    ensembles = []
+    if args.folds >= 0:
+        member_model, folds = recipes.kfold_ensemble("kfold_ensemble", args.profile, args.folds)
+        ensembles.append(kfold_row(member_model, folds, args.seed, args.profile, split,
+                                   args.epochs or None))
 
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "profile": args.profile,
@@ -176,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info, "train_images": len(split.x_train),
         "validation_images": len(split.x_val), "test_images": len(split.x_test),
         "total_seconds": round(time.perf_counter() - started, 1),
-        "chosen_single_recipe": chosen, "seed_spread": spread(seeds),
+        "chosen_single_recipe": chosen, "seed_spread": spread(seeds) if seeds else None,
         "rows": [{k: v for k, v in r.items() if k != "probs"} for r in runs],
         "ensembles": ensembles,
     }
@@ -200,15 +219,24 @@ def markdown_table(report: dict) -> str:
             f"{r['train_seconds'] / 60:.1f} min | {r['train_images_per_second']:,} | "
             f"{r['test_images_per_second']:,} |")
     for e in report["ensembles"]:
+        if "oof_accuracy" not in e:  # a seed ensemble of an earlier benchmark
+            lines.append(
+                f"| ensemble: {e['model']}{' + TTA' if e['tta'] else ''} | | "
+                f"{e['val_accuracy']:.2%} | {e['test_accuracy']:.2%} | {e['test_errors']} | | "
+                f"{e['train_seconds'] / 60:.1f} min | | |")
+            continue
         lines.append(
-            f"| ensemble: {e['model']}{' + TTA' if e['tta'] else ''} | | "
-            f"{e['val_accuracy']:.2%} | {e['test_accuracy']:.2%} | {e['test_errors']} | | "
+            f"| ensemble: {e['model']}{' + TTA' if e['tta'] else ''} | {e['fold_seed']} | "
+            f"{e['oof_accuracy']:.2%} out of fold ({e['labelled_rows']:,} rows) | "
+            f"{e['test_accuracy']:.2%} | {e['test_errors']} | {e['test_accuracy_tta']:.2%} | "
             f"{e['train_seconds'] / 60:.1f} min | | |")
     s = report["seed_spread"]
-    lines.append(f"\n{s['model']} over seeds {s['seeds']}: test accuracy "
-                 f"{s['test_accuracy']['mean']:.2%} ± {s['test_accuracy']['std']:.2%} "
-                 f"({s['test_accuracy']['min']:.2%}-{s['test_accuracy']['max']:.2%}), with TTA "
-                 f"{s['test_accuracy_tta']['mean']:.2%} ± {s['test_accuracy_tta']['std']:.2%}")
+    if s:
+        lines.append(
+            f"\n{s['model']} over seeds {s['seeds']}: test accuracy "
+            f"{s['test_accuracy']['mean']:.2%} ± {s['test_accuracy']['std']:.2%} "
+            f"({s['test_accuracy']['min']:.2%}-{s['test_accuracy']['max']:.2%}), with TTA "
+            f"{s['test_accuracy_tta']['mean']:.2%} ± {s['test_accuracy_tta']['std']:.2%}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""The benchmark on a tiny fake MNIST: every model measured, the seed spread, the ensembles."""
+"""The benchmark on a tiny fake MNIST: every model measured, the seed spread, the k-fold
+ensemble."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def test_bench_reports_models_seeds_and_ensembles(fake_mnist, tmp_path, capsys):
     out = tmp_path / "result.json"
     assert load_bench().main([
         "--mnist-dir", str(fake_mnist), "--profile", "quick", "--models", "dense,batchnorm",
-        "--seeds", "2", "--ensemble-seeds", "2", "--epochs", "1", "--output", str(out)]) == 0
+        "--seeds", "2", "--folds", "2", "--epochs", "1", "--output", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["profile"] == "quick" and report["machine"]["backend"] == "tensorflow"
     assert report["machine"]["device"] == "CPU" and "--seeds 2" in report["command"]
@@ -43,16 +44,19 @@ def test_bench_reports_models_seeds_and_ensembles(fake_mnist, tmp_path, capsys):
     trained = [(r["model"], r["seed"]) for r in report["rows"]]
     # batchnorm is the only non-reference model, so it is the chosen recipe: a second seed.
     assert report["chosen_single_recipe"] == "batchnorm"
-    # The quick seed ensemble is dense networks: seed 42 is reused, seed 43 trained for it.
-    assert trained == [("dense", 42), ("batchnorm", 42), ("batchnorm", 43), ("dense", 43)]
+    assert trained == [("dense", 42), ("batchnorm", 42), ("batchnorm", 43)]
     assert report["seed_spread"]["seeds"] == [42, 43]
     for r in report["rows"]:
         assert 0 <= r["test_accuracy"] <= 1 and r["train_seconds"] > 0
         assert r["test_errors"] == round((1 - r["test_accuracy"]) * 100)
-    first, everything = report["ensembles"]
-    assert first["members"] == ["dense seed 42", "dense seed 43"]
-    assert everything["members"] == first["members"] + ["batchnorm seed 42", "batchnorm seed 43"]
-    assert "| ensemble: dense x2" in capsys.readouterr().out
+    # The quick k-fold ensemble is dense networks over all 600 labelled images, in 2 folds.
+    [kfold] = report["ensembles"]
+    assert [(m["name"], m["seed"], m["fold"]) for m in kfold["members"]] == [
+        ("dense_fold0", 43, 0), ("dense_fold1", 44, 1)]
+    assert kfold["labelled_rows"] == 600 and [m["train_rows"] for m in kfold["members"]] == [
+        300, 300]
+    assert 0 <= kfold["oof_accuracy"] <= 1 and 0 <= kfold["test_accuracy"] <= 1
+    assert "| ensemble: dense 2-fold" in capsys.readouterr().out
 
 
 def test_the_readme_quotes_every_committed_result():

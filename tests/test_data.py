@@ -139,6 +139,36 @@ def test_stratified_split_keeps_shares_and_is_seeded():
     assert not np.array_equal(val, preprocess.stratified_split(labels, 0.1, seed=4)[1])
 
 
+def test_stratified_folds_cover_every_row_once_keep_shares_and_are_seeded():
+    labels = np.repeat(np.arange(10), [100, 51, 80, 121, 90, 62, 70, 113, 100, 24])
+    folds = preprocess.stratified_folds(labels, 5, seed=3)
+    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(len(labels)))
+    counts = np.array([np.bincount(labels[f], minlength=10) for f in folds])
+    assert (counts.max(axis=0) - counts.min(axis=0) <= 1).all()  # each digit's share kept
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1  # and the folds' sizes
+    again = preprocess.stratified_folds(labels, 5, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(folds, again, strict=True))
+    assert not np.array_equal(folds[0], preprocess.stratified_folds(labels, 5, seed=4)[0])
+    with pytest.raises(DigitRecognizerError, match="folds must be between 2"):
+        preprocess.stratified_folds(labels, 1, seed=3)
+
+
+def test_a_fold_split_trains_on_every_labelled_row_but_its_fold():
+    rng = np.random.default_rng(0)
+    x = preprocess.normalise(rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
+    y = preprocess.one_hot(np.arange(40) % 10)
+    split = preprocess.Split(x[:30], y[:30], x[30:], y[30:], x[:3])
+    held = [preprocess.fold_split(split, 4, i, seed=1) for i in range(4)]
+    for fold in held:
+        assert len(fold.x_train) + len(fold.x_val) == 40
+        rows = {r.tobytes() for r in fold.x_val}
+        assert not rows & {r.tobytes() for r in fold.x_train}
+    assert {r.tobytes() for f in held for r in f.x_val} == {r.tobytes() for r in x}
+    np.testing.assert_array_equal(held[0].x_test, split.x_test)
+    with pytest.raises(DigitRecognizerError, match="fold must be between 0 and 3"):
+        preprocess.fold_split(split, 4, 4, seed=1)
+
+
 def test_split_keeps_the_source_facts_and_its_fingerprint(tmp_path):
     rng = np.random.default_rng(0)
     x = preprocess.normalise(rng.integers(0, 256, (12, 28, 28), dtype=np.uint8))

@@ -232,8 +232,7 @@ def test_the_command_line_and_keras_verbosity_are_no_dependency(project):
 
 
 @pytest.mark.parametrize("parameter, value, expected", [
-    ("ensemble_size", "2", {"08_submit"}),
-    ("ensemble_seeds", "3", {"train_seed_ensemble"}),
+    ("folds", "2", {"train_kfold_ensemble"}),
     ("images", "'x.png'", {"09_own_handwriting"}),
     ("train_batchnorm.epochs", "3", {"train_batchnorm"}),  # one model's recipe
     ("epochs", "3", TRAINING),  # every model's
@@ -361,7 +360,7 @@ def test_unknown_parameter_lists_the_parameters(project):
     result = run_pipeline(root, *FAST, "-p", "learning_rate", "0.1", env=env)
     assert result.returncode == 1
     assert "-p learning_rate: no such parameter; the parameters are" in result.stderr
-    assert "ensemble_size" in result.stderr and "Traceback" not in result.stderr
+    assert "folds" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_dead_kernel_is_reported_like_a_failed_cell(project):

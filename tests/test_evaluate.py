@@ -61,9 +61,9 @@ def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
     table = table_of([
         {"model": "batchnorm", "val_accuracy": 0.98626, "val_errors": 11, "local_score": None,
          "train_seconds": 40.4, "epochs": 6, "parameters": 141322},
-        {"model": "seed_ensemble", "val_accuracy": 0.9875, "val_errors": 10,
+        {"model": "kfold_ensemble", "val_accuracy": 0.9875, "val_errors": 10,
          "local_score": None, "train_seconds": 30.0, "epochs": None, "parameters": None,
-         "members": ["dense_seed43", "dense_seed44"], "tta": True},
+         "members": ["dense_fold0", "dense_fold1"], "tta": True},
     ])
     shown = shown_table(table)
     assert list(shown.columns) == ["model", "validation accuracy", "validation errors",
@@ -71,7 +71,7 @@ def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
     assert shown["validation accuracy"].tolist() == ["98.63%", "98.75%"]
     assert shown["training"].tolist() == [
         "6 epochs, 40 s, 141,322 parameters",
-        "members: dense_seed43, dense_seed44, with test-time augmentation"]
+        "members: dense_fold0, dense_fold1, with test-time augmentation"]
     table.loc[0, "local_score"] = 0.986
     assert shown_table(table)["local score"].tolist() == ["98.60%", ""]
 
@@ -83,7 +83,9 @@ def test_describe_gives_accuracies_as_percentages():
                      "parameters": 318010, "train_seconds": 3.2, "local_score": 0.9145})
     assert line == ("dense: validation accuracy 92.63% (59 errors), 318,010 parameters, trained "
                     "in 3 s; local test score 91.45%")
-    average = describe({"model": "seed_ensemble", "val_accuracy": 0.93009, "val_errors": 56,
-                        "members": ["a", "b"], "tta": True, "local_score": None})
-    assert average == ("seed_ensemble: validation accuracy 93.01% (56 errors), the average of "
-                       "a, b with test-time augmentation")
+    average = describe({"model": "kfold_ensemble", "val_accuracy": 0.93009, "val_errors": 56,
+                        "members": ["a", "b"], "tta": True, "local_score": None,
+                        "oof_accuracy": 0.9412, "oof_rows": 400})
+    assert average == ("kfold_ensemble: out-of-fold accuracy 94.12% on all 400 labelled rows, "
+                       "93.01% (56 errors) on the validation rows, the average of a, b with "
+                       "test-time augmentation")

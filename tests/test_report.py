@@ -110,12 +110,16 @@ def test_comparison_names_the_best_and_the_noise():
     assert "not settled" not in report.comparison_text(rows[:1], 800)
 
 
-def test_ensemble_says_when_averaging_did_not_help():
-    members = [{"seed": 43, "val_accuracy": 0.96}, {"seed": 44, "val_accuracy": 0.95}]
-    worse = report.ensemble_text({"val_accuracy": 0.955}, members, 800)
-    assert "95.0%–96.0%" in worse and "seed 43" in worse and "did not beat" in worse
-    better = report.ensemble_text({"val_accuracy": 0.97}, members, 800)
-    assert "did not beat" not in better and "above its best member" in better
+def test_the_kfold_text_gives_the_folds_the_out_of_fold_accuracy_and_the_tta_choice():
+    members = [{"val_accuracy": 0.96}, {"val_accuracy": 0.95}, {"val_accuracy": 0.955}]
+    average = {"oof_rows": 4_000, "oof_accuracy": 0.9551, "oof_accuracy_plain": 0.9551,
+               "oof_accuracy_tta": 0.9502, "tta": False}
+    text = report.kfold_text(average, members)
+    assert "3 members, each trained on 2 of 3 folds of all 4,000 labelled rows" in text
+    assert "95.0%–96.0%" in text and "95.5% (95% interval" in text
+    assert "95.5% without, 95.0% with, out of fold, so the ensemble does not use it" in text
+    no_tta = report.kfold_text({**average, "oof_accuracy_tta": None}, members)
+    assert "Test-time augmentation" not in no_tta
 
 
 def test_recipe_changes_list_every_difference():
@@ -155,8 +159,8 @@ def test_training_text_gives_the_command_the_recipe_and_every_epoch():
               {"epoch": 2, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.95}]
     text = report.training_text(metrics, epochs)
     assert "`dvc repro train_batchnorm`" in text and "in 61 s" in text
-    member = report.training_text(metrics, epochs, "batchnorm_seed43", "train_seed_ensemble")
-    assert "`batchnorm_seed43` was trained by the stage `train_seed_ensemble`" in member
+    member = report.training_text(metrics, epochs, "batchnorm_fold0", "train_kfold_ensemble")
+    assert "`batchnorm_fold0` was trained by the stage `train_kfold_ensemble`" in member
     assert "a warm-up to 0.003, then a cosine decay" in text and "seed 42" in text
     assert "| 2 | 0.4000 | 90.0% | 0.2000 | 95.0% |" in text
 
@@ -178,9 +182,9 @@ def test_a_step_says_what_it_gained_in_points_and_errors_and_when_budgets_differ
 
 def test_a_comparison_warns_when_the_models_trained_for_different_epochs():
     rows = [_metrics("dense", 0.92, 60, 2), _metrics("batchnorm", 0.98, 10, 6),
-            {**_metrics("seed_ensemble", 0.93, 56, None), "members": ["a", "b"]}]
+            {**_metrics("kfold_ensemble", 0.93, 56, None), "members": ["a", "b"]}]
     text = report.budgets_text(rows)
-    assert "2 epochs: `dense`; 6 epochs: `batchnorm`" in text and "seed_ensemble" not in text
+    assert "2 epochs: `dense`; 6 epochs: `batchnorm`" in text and "kfold_ensemble" not in text
     assert report.budgets_text(rows[:1] + [_metrics("x", 0.9, 80, 2.0)]) == ""
 
 

@@ -67,11 +67,12 @@ class Outputs:
         return [self.model(name), self.metrics(name), self.probabilities(name),
                 self.model_submission(name), self.history(name)]
 
-    def average_files(self, name: str) -> list[Path]:
-        """An average of members: no model file or history of its own."""
-        return [self.metrics(name), self.probabilities(name), self.model_submission(name)]
+    def ensemble_files(self, name: str) -> list[Path]:
+        """An average of members: its averaging model, but no history of its own."""
+        return [self.model(name), self.metrics(name), self.probabilities(name),
+                self.model_submission(name)]
 
-    # Written by 07_ensemble: each member's model, probabilities and metrics.
+    # Written by an ensemble's training stage: each member's model, probabilities and metrics.
     def members(self, ensemble: str) -> Path:
         return self.root / "members" / ensemble
 
@@ -83,11 +84,6 @@ class Outputs:
     @property
     def experiments_summary(self) -> Path:
         return self.root / "experiments_summary.json"
-
-    # Written by 08_submit: the ensemble's metrics, probabilities and submission, when it made one.
-    @property
-    def ensemble(self) -> Path:
-        return self.root / "ensemble"
 
     @property
     def submission(self) -> Path:

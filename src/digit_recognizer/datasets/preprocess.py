@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,22 @@ def stratified_split(
         val.append(members[:n_val])
         train.append(members[n_val:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """The row indices of `k` folds that each keep every digit's share (sorted within a fold):
+    every row is in exactly one fold, and the folds' sizes differ by at most one per digit."""
+    if not 2 <= k <= len(labels):
+        raise DigitRecognizerError(f"folds must be between 2 and the {len(labels)} rows, got {k}")
+    rng = np.random.default_rng(seed)
+    folds: list[list[np.ndarray]] = [[] for _ in range(k)]
+    start = 0  # each digit's larger parts go to the folds after the previous digit's
+    for digit in np.unique(labels):
+        parts = np.array_split(rng.permutation(np.flatnonzero(labels == digit)), k)
+        for i, part in enumerate(parts):
+            folds[(start + i) % k].append(part)
+        start += len(np.flatnonzero(labels == digit)) % k
+    return [np.sort(np.concatenate(f)) for f in folds]
 
 
 @dataclass
@@ -86,3 +102,20 @@ def load_split(path: str | os.PathLike) -> Split:
                  normalise(arrays["val_images"]), one_hot(arrays["val_labels"]),
                  normalise(arrays["test_images"]), arrays.get("answer_key"),
                  json.loads(str(arrays["source"][0])) if "source" in arrays else {})
+
+
+def labelled(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Every labelled row of the split, training rows first, then validation rows."""
+    return (np.concatenate([split.x_train, split.x_val]),
+            np.concatenate([split.y_train, split.y_val]))
+
+
+def fold_split(split: Split, k: int, fold: int, seed: int) -> Split:
+    """The split of fold `fold` of `k` (`stratified_folds` over `labelled(split)`, seeded):
+    it trains on the other folds' rows and validates on this fold's."""
+    if not 0 <= fold < k:
+        raise DigitRecognizerError(f"fold must be between 0 and {k - 1}, got {fold}")
+    x, y = labelled(split)
+    held = stratified_folds(y.argmax(axis=1), k, seed)[fold]
+    kept = np.setdiff1d(np.arange(len(x)), held)
+    return replace(split, x_train=x[kept], y_train=y[kept], x_val=x[held], y_val=y[held])

@@ -1,48 +1,110 @@
-"""Average the probabilities of the best models: different networks make different mistakes."""
+"""The k-fold ensemble: K networks, each trained on every labelled row but those of one fold.
+
+Every labelled row is predicted once by the member that never saw it (out of fold), so the
+ensemble is measured on all of them; the test images are read by one saved Keras model that
+averages the members (with test-time augmentation when it helps out of fold), the file that
+`best.keras`, `digit-recognizer predict` and 09 use when the average is chosen.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
 from digit_recognizer import fileio
+from digit_recognizer.datasets import preprocess
 from digit_recognizer.datasets.preprocess import Split
+from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import evaluate
+from digit_recognizer.learning.members import MemberResult, accuracy
 
 
-def combine(table: pd.DataFrame, split: Split, outputs, size: int = 3, writes=None) -> dict:
-    """Ensemble the `size` models with the best validation accuracy, reading their
-    probabilities from `outputs`; save it under ensemble/ of `writes` (default: `outputs`)."""
-    members = list(table.sort_values("val_accuracy", ascending=False)["model"][:size])
-    probs = [np.load(outputs.probabilities(name)) for name in members]
-    folder = (writes or outputs).ensemble
-    return save_average("ensemble", members, [p["val"] for p in probs],
-                        [p["test"] for p in probs], split, folder / "submission.csv",
-                        folder / "probabilities.npz", folder / "metrics.json")
+def check_folds(results: list[MemberResult]) -> tuple[int, int]:
+    """The members' (folds, fold seed): one member per fold, all of the same folds."""
+    kinds = {(r.member.folds, r.member.fold_seed) for r in results}
+    if len(kinds) != 1 or not next(iter(kinds))[0]:
+        raise DigitRecognizerError("the members of a k-fold ensemble must share their folds "
+                                   f"and fold seed; got (folds, fold seed) {sorted(kinds)}")
+    [(k, seed)] = kinds
+    if sorted(r.member.fold for r in results) != list(range(k)):
+        raise DigitRecognizerError(f"a {k}-fold ensemble needs one member per fold 0..{k - 1}; "
+                                   f"got folds {sorted(r.member.fold for r in results)}")
+    return k, seed
 
 
-def save_average(name: str, members: list[str], val_probs: list[np.ndarray],
-                 test_probs: list[np.ndarray], split: Split, submission: Path,
-                 probabilities: Path, metrics_path: Path,
-                 train_seconds: float | None = None, tta: bool = False) -> dict:
-    """Score the members' mean probabilities as `name`; write its submission, probabilities
-    and metrics. An average trains nothing of its own: `train_seconds` is what training its
-    members cost when they were trained for it (a seed ensemble), else None. `tta` says
-    whether the probabilities are test-time augmented."""
-    val, test = np.mean(val_probs, axis=0), np.mean(test_probs, axis=0)
-    metrics = evaluate.score_and_submit(name, val, test, split, submission)
+def out_of_fold(results: list[MemberResult], split: Split, tta: bool = False) -> np.ndarray:
+    """Probabilities for every labelled row (`preprocess.labelled` order), each from the member
+    whose fold held it out."""
+    k, seed = check_folds(results)
+    _, y = preprocess.labelled(split)
+    folds = preprocess.stratified_folds(y.argmax(axis=1), k, seed)
+    oof = np.zeros((len(y), y.shape[1]), dtype=np.float32)
+    for r in results:
+        oof[folds[r.member.fold]] = r.probabilities(tta)[0]
+    return oof
+
+
+def use_tta(results: list[MemberResult], split: Split) -> bool:
+    """Test-time augmentation when every member has it and it reads more rows right out of
+    fold (on every labelled row: ten times the validation split)."""
+    if any(r.val_tta is None for r in results):
+        return False
+    labels = preprocess.labelled(split)[1].argmax(axis=1)
+    return accuracy(out_of_fold(results, split, True), labels) > accuracy(
+        out_of_fold(results, split), labels)
+
+
+def averaging_model(models: list, tta: bool = False, name: str = "kfold_ensemble"):
+    """One Keras model that returns the mean probabilities of `models` (of each image and, with
+    `tta`, its four one-pixel shifts, as `evaluate.predict_tta`): built from Keras's own layers
+    only, so `keras.saving.load_model` reads its file without this package."""
+    import keras
+    from keras import layers
+
+    image = keras.Input(models[0].input_shape[1:], name="image")
+    views = [image]
+    if tta:
+        padded = layers.ZeroPadding2D(1, name="pad")(image)
+        views = [layers.Cropping2D(((1 - dy, 1 + dy), (1 - dx, 1 + dx)), name=f"shift_{i}")(padded)
+                 for i, (dy, dx) in enumerate(evaluate.SHIFTS)]
+    outputs = []
+    for i, model in enumerate(models):
+        member = keras.Model(model.inputs[0], model.outputs[0], name=f"member_{i}")
+        outputs += [member(view) for view in views]
+    mean = layers.Average(name="average")(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(image, mean, name=name)
+
+
+def build(name: str, results: list[MemberResult], split: Split, outputs) -> dict:
+    """Average the members into `outputs.model(name)`, predict the test images with that very
+    file's model, and write the ensemble's submission, probabilities (validation rows out of
+    fold, test, every labelled row out of fold) and metrics."""
+    results = sorted(results, key=lambda r: r.member.fold)
+    k, seed = check_folds(results)
+    tta = use_tta(results, split)
+    labels = preprocess.labelled(split)[1].argmax(axis=1)
+    oof = out_of_fold(results, split, tta)
+    model = averaging_model([r.load_model() for r in results], tta, name)
+    evaluate.save_model(model, outputs.model(name))
+    test, images_per_second = evaluate.predict(model, split.x_test)
+    val = oof[len(split.x_train):]  # the validation rows: comparable with every other model
+    metrics = evaluate.score_and_submit(name, val, test, split, outputs.model_submission(name))
     metrics.update({
-        "members": members,
+        "members": [r.member.name for r in results],
+        "folds": k, "fold_seed": seed,
+        "oof_accuracy": accuracy(oof, labels), "oof_rows": len(labels),
+        "oof_accuracy_plain": accuracy(out_of_fold(results, split), labels),
+        "oof_accuracy_tta": accuracy(out_of_fold(results, split, True), labels) if all(
+            r.val_tta is not None for r in results) else None,
+        "train_rows": int(len(labels)),
         "split": split.fingerprint,
-        "train_seconds": None if train_seconds is None else round(float(train_seconds), 1),
+        "train_seconds": round(sum(r.metrics["train_seconds"] for r in results), 1),
         "epochs": None,
-        "parameters": None,
+        "parameters": int(sum(r.metrics["parameters"] for r in results)),
         "tta": tta,
+        "test_images_per_second": round(images_per_second),
+        "model_file": str(outputs.model(name)),
     })
-    with fileio.atomic_path(probabilities, suffix=".npz") as tmp:
-        np.savez(tmp, val=val, test=test)
-    fileio.write_json(metrics_path, metrics)
+    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
+        np.savez(tmp, val=val, test=test, oof=oof)
+    fileio.write_json(outputs.metrics(name), metrics)
     return metrics
-

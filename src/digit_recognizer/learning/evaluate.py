@@ -29,10 +29,18 @@ def predict(model, x: np.ndarray) -> tuple[np.ndarray, float]:
 SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
 
 
+def shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Images (n, 28, 28, 1) moved `dy` pixels down and `dx` right, the edge filled with zeros:
+    what `ensemble.averaging_model` does with Keras layers (MNIST's borders are empty)."""
+    height, width = x.shape[1:3]
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return padded[:, 1 - dy:1 - dy + height, 1 - dx:1 - dx + width]
+
+
 def predict_tta(model, x: np.ndarray) -> np.ndarray:
     """Test-time augmentation: the mean probabilities of the images and their four one-pixel
-    shifts (MNIST's borders are empty, so rolling the pixels loses no ink)."""
-    return np.mean([predict(model, np.roll(x, s, axis=(1, 2)))[0] for s in SHIFTS], axis=0)
+    shifts."""
+    return np.mean([predict(model, shifted(x, *s))[0] for s in SHIFTS], axis=0)
 
 
 def save_model(model, path) -> None:
@@ -115,6 +123,10 @@ def describe(metrics: dict) -> str:
     """One line for the notebook: how the model did."""
     line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.2%} "
             f"({metrics['val_errors']} errors)")
+    if metrics.get("oof_accuracy") is not None:
+        line = (f"{metrics['model']}: out-of-fold accuracy {metrics['oof_accuracy']:.2%} on "
+                f"all {metrics['oof_rows']:,} labelled rows, {metrics['val_accuracy']:.2%} "
+                f"({metrics['val_errors']} errors) on the validation rows")
     if metrics.get("members"):
         line += f", the average of {', '.join(metrics['members'])}"
         line += " with test-time augmentation" if metrics.get("tta") else ""
@@ -175,3 +187,18 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
         "training": table.apply(_training, axis=1),
     })
     return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
+
+
+def candidates(outputs, models: list[str], split: Split) -> list:
+    """The models as `choice.Candidate`s: which validation rows each reads right, how many
+    networks it averages, and how many labelled rows they learned from."""
+    from digit_recognizer.learning import choice
+
+    found = []
+    for name in models:
+        metrics = model_metrics(outputs, name, split)
+        probs = np.load(outputs.probabilities(name))["val"]
+        found.append(choice.Candidate(name, probs.argmax(axis=1) == split.val_labels,
+                                      len(metrics.get("members") or [None]),
+                                      metrics.get("train_rows") or len(split.x_train)))
+    return found

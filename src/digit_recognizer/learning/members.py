@@ -33,6 +33,12 @@ class Member:
     precision: str = "float32"
     train_rows: int | None = None  # None: the whole training split, else its first N rows
     tta: bool = True  # also predict with test-time augmentation (5 passes more)
+    # A k-fold member: it trains on every labelled row (training and validation) but those of
+    # fold `fold` of `folds` (`preprocess.fold_split`, seeded by `fold_seed`), and validates
+    # on those. folds = 0: the split as it is.
+    folds: int = 0
+    fold: int = 0
+    fold_seed: int = 0
 
     def __post_init__(self):
         if not self.name or "/" in self.name or self.name.startswith("."):
@@ -41,11 +47,16 @@ class Member:
             raise DigitRecognizerError(f"member {self.name}: seed must be an integer >= 0")
         if self.train_rows is not None and self.train_rows < 1:
             raise DigitRecognizerError(f"member {self.name}: train_rows must be >= 1")
+        if self.folds and not (self.folds >= 2 and 0 <= self.fold < self.folds):
+            raise DigitRecognizerError(f"member {self.name}: fold {self.fold} of {self.folds}: "
+                                       "need at least 2 folds, and a fold between 0 and folds-1")
 
     def spec(self) -> dict:
         """Everything but the name and seed, as plain values (a stage's parameters)."""
         return {"model": self.model, "builder": self.builder, "precision": self.precision,
-                **asdict(self.recipe), "train_rows": self.train_rows, "tta": self.tta}
+                **asdict(self.recipe), "train_rows": self.train_rows, "tta": self.tta,
+                **({"folds": self.folds, "fold": self.fold, "fold_seed": self.fold_seed}
+                   if self.folds else {})}
 
     @classmethod
     def from_spec(cls, name: str, seed: int, spec: dict) -> Member:
@@ -101,7 +112,7 @@ def load_result(folder: str | os.PathLike, name: str) -> MemberResult:
     metrics = fileio.read_json(folder / f"{name}.json")
     member = Member(name, metrics["model"], metrics["seed"], Recipe(**metrics["recipe"]),
                     metrics["builder"], metrics["precision"], metrics["train_rows"],
-                    metrics["tta"])
+                    metrics["tta"], **metrics.get("fold", {}))
     probs = np.load(folder / f"{name}.npz")
     tta = "val_tta" in probs
     return MemberResult(member, probs["val"], probs["test"], metrics,
@@ -129,6 +140,8 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
 
     if not isinstance(split, Split):
         split = preprocess.load_split(split)
+    if member.folds:
+        split = preprocess.fold_split(split, member.folds, member.fold, member.fold_seed)
     if member.train_rows is not None:
         split = replace(split, x_train=split.x_train[:member.train_rows],
                         y_train=split.y_train[:member.train_rows])
@@ -148,6 +161,8 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
         "name": member.name, "model": member.model, "seed": member.seed,
         "builder": member.builder, "precision": member.precision, "recipe": asdict(member.recipe),
         "train_rows": member.train_rows, "tta": member.tta,
+        "fold": {"folds": member.folds, "fold": member.fold, "fold_seed": member.fold_seed}
+        if member.folds else {},
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
         "val_accuracy_tta": None if val_tta is None else accuracy(val_tta, split.val_labels),
@@ -178,62 +193,6 @@ def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray,
     return np.mean(val, axis=0), np.mean(test, axis=0)
 
 
-def choose(results: list[MemberResult], labels: np.ndarray) -> tuple[list[MemberResult], bool]:
-    """The members and the use of TTA that score best on validation, and nothing else.
-
-    Tries the best k members (by their own validation accuracy) for every k, each with and
-    without TTA; ties go to fewer members, then to no TTA. So a single member is kept when no
-    average beats it, and TTA only when it helps.
-    """
-    ranked = sorted(results, key=lambda r: -r.metrics["val_accuracy"])
-    options = [(k, tta) for k in range(1, len(ranked) + 1)
-               for tta in ((False, True) if ranked[0].val_tta is not None else (False,))]
-
-    def score(option):
-        return accuracy(average(ranked[:option[0]], option[1])[0], labels)
-
-    k, tta = max(options, key=lambda o: (score(o), -o[0], not o[1]))
-    return ranked[:k], tta
-
-
-def save_average(name: str, results: list[MemberResult], split: Split, outputs,
-                 tta: bool = False) -> dict:
-    """Score the members' average as the candidate `name`; save its metrics and probabilities."""
-    from digit_recognizer.learning import ensemble
-
-    val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
-    return ensemble.save_average(
-        name, [r.member.name for r in results], list(val), list(test), split,
-        outputs.model_submission(name), outputs.probabilities(name), outputs.metrics(name),
-        train_seconds=sum(r.metrics["train_seconds"] for r in results), tta=tta)
-
-
-def verdict(results: list[MemberResult], kept: list[MemberResult], tta: bool,
-            labels: np.ndarray) -> str:
-    """What the choice on validation found, and what test-time augmentation did (Markdown)."""
-    return " ".join(filter(None, (choice_text(results, kept, tta, labels),
-                                  tta_text(results, labels))))
-
-
-def choice_text(results: list[MemberResult], kept: list[MemberResult], tta: bool,
-                labels: np.ndarray) -> str:
-    """What the choice on validation found, in a sentence or two."""
-    def scored(members: list[MemberResult], with_tta: bool = False) -> float:
-        return accuracy(average(members, with_tta)[0], labels)
-
-    best = max(results, key=lambda r: r.metrics["val_accuracy"])
-    text = (f"On the {len(labels):,} validation images the best member "
-            f"(`{best.member.name}`) scores {scored([best]):.2%}, the average of all "
-            f"{len(results)} members {scored(results):.2%}.")
-    if len(kept) == 1 and not tta:
-        return text + (" No average beats the best member here, so the ensemble is that one "
-                       "member alone.")
-    what = ("all the members" if len(kept) == len(results) else
-            "the best member alone" if len(kept) == 1 else f"the best {len(kept)} members")
-    how = " with test-time augmentation (each image and its four one-pixel shifts)" if tta else ""
-    return text + f" Kept: {what}{how}, {scored(kept, tta):.2%}."
-
-
 def shown_table(results: list[MemberResult]):
     """The members as a reader wants them (a DataFrame): accuracies as percentages, without
     test-time augmentation's column when no member was predicted with it."""
@@ -252,17 +211,18 @@ def shown_table(results: list[MemberResult]):
     return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
 
 
-def tta_text(results: list[MemberResult], labels: np.ndarray) -> str:
-    """For how many members test-time augmentation lowered validation accuracy, and why it can
-    where the networks say so ('' when the members were not predicted with it)."""
-    if not results or any(r.val_tta is None for r in results):
+def tta_text(results: list[MemberResult]) -> str:
+    """For how many members test-time augmentation lowered the accuracy on their validation
+    rows (a k-fold member's: its held-out fold), and why it can where the networks say so
+    ('' when the members were not predicted with it)."""
+    if not results or any(r.metrics.get("val_accuracy_tta") is None for r in results):
         return ""
-    plain = {r.member.name: accuracy(r.val_probs, labels) for r in results}
-    shifted = {r.member.name: accuracy(r.val_tta, labels) for r in results}
+    plain = {r.member.name: r.metrics["val_accuracy"] for r in results}
+    shifted = {r.member.name: r.metrics["val_accuracy_tta"] for r in results}
     lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
     raised = sum(shifted[name] > plain[name] for name in plain)
     text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
-            f"lowered the validation accuracy of {len(lowered)} of {len(results)} members"
+            f"lowered the held-out accuracy of {len(lowered)} of {len(results)} members"
             + "".join(f"{', ' if i else ' ('}`{r.member.name}` {plain[r.member.name]:.2%} → "
                       f"{shifted[r.member.name]:.2%}" for i, r in enumerate(lowered))
             + (")" if lowered else "") + f", raised it for {raised}.")

@@ -1,7 +1,7 @@
 """How each model trains: its builder (a function of `models`) and its recipe per profile.
 
 The models of the pipeline (`MODELS`), the controlled experiments (`EXPERIMENTS`, one change a
-step) and the seed ensembles (`ENSEMBLES`). The stage manifest (`pipeline.stages`) says which
+step) and the k-fold ensembles (`ENSEMBLES`). The stage manifest (`pipeline.stages`) says which
 stage trains which model; this module imports nothing heavy.
 """
 
@@ -108,27 +108,39 @@ EXPERIMENTS = _experiment_steps()
 
 
 @dataclass(frozen=True)
-class SeedEnsemble:
-    """One recipe trained from several seeds, averaged: each member an independent job."""
+class KFoldEnsemble:
+    """One recipe trained K times, each time on every labelled row but one fold, averaged:
+    each member an independent job."""
 
     name: str
     model: dict[str, str]  # by profile
-    seeds: dict[str, int]  # by profile
+    folds: dict[str, int]  # by profile
 
 
+# quick's members are the dense network: three CNNs would triple the quick run's longest stage.
 ENSEMBLES = {e.name: e for e in (
-    SeedEnsemble("seed_ensemble",
-                 {"quick": "dense", "full": "augmentation", "gpu": "augmentation"},
-                 {"quick": 3, "full": 5, "gpu": 6}),
+    KFoldEnsemble("kfold_ensemble",
+                  {"quick": "dense", "full": "augmentation", "gpu": "augmentation"},
+                  {"quick": 3, "full": 5, "gpu": 10}),
 )}
 
 
-def seed_ensemble(name: str, profile: str, seeds: int = 0) -> tuple[str, int]:
-    """The model and the number of seeds of an ensemble under `profile` (`seeds` overrides)."""
+def kfold_ensemble(name: str, profile: str, folds: int = 0) -> tuple[str, int]:
+    """The model and the number of folds of an ensemble under `profile` (`folds` overrides)."""
     recipe(ENSEMBLES[name].model[profile], profile)  # an unknown profile fails here
-    if seeds < 0:
-        raise DigitRecognizerError(f"ensemble_seeds must be >= 0, got {seeds}")
-    return ENSEMBLES[name].model[profile], seeds or ENSEMBLES[name].seeds[profile]
+    if folds < 0 or folds == 1:
+        raise DigitRecognizerError(f"folds must be 0 (the profile's) or at least 2, got {folds}")
+    return ENSEMBLES[name].model[profile], folds or ENSEMBLES[name].folds[profile]
+
+
+def fold_members(model_name: str, folds: int, seed: int, profile: str,
+                 epochs: int | None = None) -> list[Member]:
+    """A k-fold ensemble's members, `MODEL_foldI`: fold I is held out of member I's training;
+    the folds are seeded by `seed`, member I by `seed + 1 + I` (so none repeats the model
+    trained alone with `seed`)."""
+    return [replace(member, name=f"{model_name}_fold{i}", folds=folds, fold=i, fold_seed=seed)
+            for i, member in enumerate(members(model_name, range(seed + 1, seed + 1 + folds),
+                                               profile, epochs))]
 
 
 def model(name: str) -> Model:

@@ -79,8 +79,8 @@ def _show_models(name: str, models: tuple[str, ...], compared_with: str = "") ->
 
 
 BASE_MODELS = ("dense", "simple_cnn", "double_cnn")
-SEED_ENSEMBLE = "seed_ensemble"
-CANDIDATES = (*BASE_MODELS, "batchnorm", "augmentation", SEED_ENSEMBLE)
+KFOLD_ENSEMBLE = "kfold_ensemble"
+CANDIDATES = (*BASE_MODELS, "batchnorm", "augmentation", KFOLD_ENSEMBLE)
 
 STAGES = {s.name: s for s in (
     Stage("01_load", reads=(OUT.resolved_source,), writes=(OUT.data,), params={
@@ -94,23 +94,23 @@ STAGES = {s.name: s for s in (
     _show_models("04_base_cnn", BASE_MODELS),
     _show_models("05_batchnorm", ("batchnorm",), compared_with="double_cnn"),
     _show_models("06_augmentation", ("augmentation",), compared_with="batchnorm"),
-    Stage(f"train_{SEED_ENSEMBLE}", reads=(OUT.split,),
-          writes=(*OUT.average_files(SEED_ENSEMBLE), OUT.members(SEED_ENSEMBLE)),
-          params={"ensemble_seeds": Param(0, "members of the seed ensemble (0: the profile's)")},
-          shared=("seed",), models=(SEED_ENSEMBLE,), trains="ensemble",
-          metrics=(OUT.metrics(SEED_ENSEMBLE),)),
-    Stage("07_ensemble", reads=(OUT.split, *OUT.average_files(SEED_ENSEMBLE),
-                                OUT.members(SEED_ENSEMBLE)),
-          shared=("profile", "seed"), models=(SEED_ENSEMBLE,)),
+    Stage(f"train_{KFOLD_ENSEMBLE}", reads=(OUT.split,),
+          writes=(*OUT.ensemble_files(KFOLD_ENSEMBLE), OUT.members(KFOLD_ENSEMBLE)),
+          params={"folds": Param(0, "folds of the k-fold ensemble, one member each "
+                                    "(0: the profile's)")},
+          shared=("seed",), models=(KFOLD_ENSEMBLE,), trains="ensemble",
+          metrics=(OUT.metrics(KFOLD_ENSEMBLE),)),
+    Stage("07_ensemble", reads=(OUT.split, *OUT.ensemble_files(KFOLD_ENSEMBLE),
+                                OUT.members(KFOLD_ENSEMBLE)),
+          figures=("ensemble",), shared=("profile", "seed"), models=(KFOLD_ENSEMBLE,)),
     Stage("08_submit", reads=(OUT.data, OUT.split,
                               *[p for m in CANDIDATES for p in (OUT.metrics(m),
                                                                 OUT.probabilities(m),
-                                                                OUT.model_submission(m))],
-                              *[OUT.model(m) for m in CANDIDATES if m != SEED_ENSEMBLE]),
-          writes=(OUT.submission, OUT.best_model, OUT.summary, OUT.ensemble),
-          figures=("submit",), params={
-              "ensemble_size": Param(3, "average this many best models (0 or 1: none)")},
-          shared=("profile", "seed"), candidates=CANDIDATES, metrics=(OUT.summary,)),
+                                                                OUT.model_submission(m),
+                                                                OUT.model(m))]),
+          writes=(OUT.submission, OUT.best_model, OUT.summary),
+          figures=("submit",), shared=("profile", "seed"), candidates=CANDIDATES,
+          metrics=(OUT.summary,)),
     Stage("09_own_handwriting", reads=(OUT.split, OUT.best_model), figures=("own_handwriting",),
           params={"images": Param("", "comma-separated picture paths (empty: the examples)"),
                   "model_path": Param("", "a model of your own (empty: models/best.keras)")},
@@ -162,9 +162,8 @@ def training_members(s: Stage, run: dict) -> dict[str, dict]:
         [member] = recipes.members(s.models[0], [seed], profile, epochs, tta=False)
         team = {s.models[0]: member}
     elif s.trains == "ensemble":
-        model, n = recipes.seed_ensemble(s.models[0], profile, run.get("ensemble_seeds", 0))
-        team = {m.name: m for m in recipes.members(model, range(seed + 1, seed + 1 + n),
-                                                   profile, epochs)}
+        model, k = recipes.kfold_ensemble(s.models[0], profile, run.get("folds", 0))
+        team = {m.name: m for m in recipes.fold_members(model, k, seed, profile, epochs)}
     else:
         from digit_recognizer.learning import experiments
 

@@ -1,7 +1,7 @@
 """Train what a training stage declares: the command of each `train_*` stage in `dvc.yaml`.
 
     python -m digit_recognizer.pipeline.train_stage model train_dense
-    python -m digit_recognizer.pipeline.train_stage ensemble train_seed_ensemble
+    python -m digit_recognizer.pipeline.train_stage ensemble train_kfold_ensemble
     python -m digit_recognizer.pipeline.train_stage experiments train_experiments
 
 What to train comes from the stage's section of `params.yaml` alone: each member's seed,
@@ -93,15 +93,13 @@ def train_members(outputs: Outputs, values: dict, folder: Path):
 
 
 def train_ensemble(outputs: Outputs, name: str, values: dict) -> None:
-    """Every member, then the members and TTA that score best on validation, averaged."""
+    """Every fold's member, then their average as one model (`ensemble.build`)."""
     from digit_recognizer.datasets import preprocess
-    from digit_recognizer.learning import evaluate, members
+    from digit_recognizer.learning import ensemble, evaluate
 
-    ensemble = name.removeprefix("train_")
-    results = train_members(outputs, values, outputs.members(ensemble))
-    split = preprocess.load_split(outputs.split)
-    kept, tta = members.choose(results, split.val_labels)
-    metrics = members.save_average(ensemble, kept, split, outputs, tta)
+    name = name.removeprefix("train_")
+    results = train_members(outputs, values, outputs.members(name))
+    metrics = ensemble.build(name, results, preprocess.load_split(outputs.split), outputs)
     print(f"    {evaluate.describe(metrics)}", flush=True)
 
 

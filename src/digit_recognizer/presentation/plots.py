@@ -251,6 +251,44 @@ def model_comparison(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def fold_accuracies(names: list[str], accuracies: list[float], rows: list[int],
+                    out_of_fold: float) -> plt.Figure:
+    """Each k-fold member's accuracy on the fold it never saw, and all folds together."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    errors = [round((1 - a) * n) for a, n in zip(accuracies, rows, strict=True)]
+    bars = ax.bar(names, errors, color="tab:blue")
+    ax.bar_label(bars, fontsize=8, labels=[f"{e}\n({a:.2%})" for e, a in
+                                           zip(errors, accuracies, strict=True)])
+    ax.set(title=f"Errors on each held-out fold; all {sum(rows):,} rows out of fold: "
+                 f"{out_of_fold:.2%}", ylabel="held-out digits read wrong")
+    ax.set_ylim(0, 1.3 * max(max(errors), 1))
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def paired_choice(choice) -> plt.Figure:
+    """Per challenger (`choice.Choice`): the validation rows only it reads right (right of zero)
+    and only the default reads right (left), starred where it wins beyond the noise."""
+    rows = choice.comparisons
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.4))
+    names = [c.challenger for c in rows]
+    ax.barh(names, [c.wins for c in rows], color="tab:green", label="only the challenger right")
+    ax.barh(names, [-c.losses for c in rows], color="tab:red",
+            label=f"only {choice.default} right")
+    for y, c in enumerate(rows):
+        ax.text(c.wins, y, f" {c.wins}{' *' if c.beyond_noise else ''}", va="center", fontsize=8)
+        ax.text(-c.losses, y, f"{c.losses} ", va="center", ha="right", fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    reach = max([c.wins for c in rows] + [c.losses for c in rows] + [1])
+    ax.set_xlim(-1.3 * reach, 1.3 * reach)
+    ax.set(title=f"Each candidate against {choice.default}, on the same validation rows",
+           xlabel="validation rows where exactly one of the two is right")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def augmented_samples(images: np.ndarray, augmenter, n_digits: int = 4, variants: int = 8,
                       seed: int = 0) -> plt.Figure:
     """Each row: one training digit, then `variants` random augmentations of it."""

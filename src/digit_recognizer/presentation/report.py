@@ -353,28 +353,21 @@ def step_gain(before: Mapping, after: Mapping, n_val: int, where: str) -> Markdo
     return Markdown(step_gain_text(before, after, n_val, where))
 
 
-def ensemble_text(average: Mapping, members: Sequence[Mapping], n_val: int) -> str:
-    """Whether the average of the members beat its best member, on validation."""
-    best = max(members, key=lambda m: m["val_accuracy"])
+def kfold_text(average: Mapping, members: Sequence[Mapping]) -> str:
+    """What the k-fold ensemble's out-of-fold predictions measure, and its use of TTA."""
+    rows = average["oof_rows"]
     accs = [m["val_accuracy"] for m in members]
-    spread = f"{_pct(min(accs))}–{_pct(max(accs))}"
-    text = (f"**What this shows.** {len(members)} members of one recipe, from different seeds, "
-            f"score {spread} on validation; their average scores "
-            f"{_with_interval(average['val_accuracy'], n_val)}. ")
-    text += difference_text("The average", average["val_accuracy"],
-                            f"its best member (seed {best.get('seed', '?')})",
-                            best["val_accuracy"], n_val) + "."
-    if average["val_accuracy"] <= best["val_accuracy"]:
-        text += (" In this run, averaging did not beat the best member on validation; an "
-                 "ensemble earns its cost only where it does.")
+    text = (f"**What this shows.** {len(members)} members, each trained on {len(members) - 1} "
+            f"of {len(members)} folds of all {rows:,} labelled rows, read the fold they never "
+            f"saw with {_pct(min(accs))}–{_pct(max(accs))}. Together every labelled row is read "
+            f"once by a network that never saw it: "
+            f"{_with_interval(average['oof_accuracy'], rows)} out of fold. That measures one "
+            "member at a time; the submission averages all of them.")
+    if average.get("oof_accuracy_tta") is not None:
+        plain, shifted = average["oof_accuracy_plain"], average["oof_accuracy_tta"]
+        text += (f" Test-time augmentation: {_pct(plain)} without, {_pct(shifted)} with, out "
+                 f"of fold, so the ensemble {'uses' if average['tta'] else 'does not use'} it.")
     return text
-
-
-def ensemble(average: Mapping, members: Sequence[Mapping], n_val: int) -> Markdown:
-    return Markdown(ensemble_text(average, members, n_val))
-
-
-# ------------------------------------------------------------------ what a step changes
 
 
 def changes_text(before: Mapping, after: Mapping) -> str:
@@ -455,7 +448,7 @@ def split_conclusion(split, all_labels) -> Markdown:
 
 def ensemble_family_text(profile: str, model: str, full_model: str,
                          member_seconds: Sequence[float]) -> str:
-    """Why a profile's seed ensemble averages another network than the `full` one ("" when
+    """Why a profile's k-fold ensemble averages another network than the `full` one ("" when
     it is the same)."""
     if model == full_model:
         return ""
