@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -51,6 +52,9 @@ def test_progress_shows_the_result_but_not_the_machine_that_trained_it():
     assert line == (f"[1/3] {member.name}: validation accuracy 92.63% (59 errors), trained in "
                     "3 s")
     assert "vm" not in line and "5925" not in line
+    fold = MemberResult(replace(member, folds=3, fold=2), np.zeros((1, 10)), np.zeros((1, 10)),
+                        metrics, b"", "")
+    assert "accuracy on its held-out fold 2 92.63% (59 errors)" in executors.describe(fold, 3, 3)
 
 
 def test_a_failing_member_fails_the_run_naming_it(tiny_split, tiny_local_results, tmp_path,

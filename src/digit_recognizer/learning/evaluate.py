@@ -171,7 +171,8 @@ def _training(row: pd.Series) -> str:
     if isinstance(row["members"], list):  # an average: it has no training of its own
         return ("members: " + ", ".join(row["members"])
                 + (", with test-time augmentation" if row["tta"] is True else ""))
-    return (f"{row['epochs']:.0f} epochs, {row['train_seconds']:.0f} s, "
+    return (f"{row['epochs']:.0f} epoch{'' if row['epochs'] == 1 else 's'}, "
+            f"{row['train_seconds']:.0f} s, "
             f"{row['parameters']:,.0f} parameters")
 
 

@@ -134,10 +134,11 @@ def describe(result: MemberResult, done: int, total: int) -> str:
     """One progress line for the notebooks: `[2/15] batchnorm_seed3: validation accuracy
     99.31% (6 errors), trained in 412 s`. Never where (host and process): a notebook shows no
     machine's name."""
-    m = result.metrics
-    return (f"[{done}/{total}] {result.member.name}: validation accuracy "
-            f"{m['val_accuracy']:.2%} ({m['val_errors']} errors), trained in "
-            f"{m['train_seconds']:.0f} s")
+    m, member = result.metrics, result.member
+    scored = (f"accuracy on its held-out fold {member.fold}" if member.folds
+              else "validation accuracy")
+    return (f"[{done}/{total}] {member.name}: {scored} {m['val_accuracy']:.2%} "
+            f"({m['val_errors']} errors), trained in {m['train_seconds']:.0f} s")
 
 
 def print_progress(result: MemberResult, done: int, total: int) -> None:
