@@ -283,7 +283,8 @@ def paired_choice(choice) -> plt.Figure:
     reach = max([c.wins for c in rows] + [c.losses for c in rows] + [1])
     ax.set_xlim(-1.3 * reach, 1.3 * reach)
     ax.set(title=f"Each candidate against {choice.default}, on the same validation rows",
-           xlabel="validation rows where exactly one of the two is right")
+           xlabel="validation rows where exactly one of the two is right "
+                  "(*: beyond the noise)")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     fig.tight_layout()
     return fig
