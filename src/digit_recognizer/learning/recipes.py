@@ -117,7 +117,6 @@ class KFoldEnsemble:
     folds: dict[str, int]  # by profile
 
 
-# quick's members are the dense network: three CNNs would triple the quick run's longest stage.
 ENSEMBLES = {e.name: e for e in (
     KFoldEnsemble("kfold_ensemble",
                   {"quick": "dense", "full": "augmentation", "gpu": "augmentation"},
