@@ -207,7 +207,7 @@ def stale(root, env) -> set[str]:
 # rerun notebooks only; training code reruns every training stage (and everything after them).
 @pytest.mark.parametrize("module, expected", [
     ("presentation/plots", {"02_eda", "03_preprocess", "04_base_cnn", "05_batchnorm",
-                            "06_augmentation", "08_submit", "10_experiments"}),
+                            "06_augmentation", "07_ensemble", "08_submit", "10_experiments"}),
     ("presentation/report", set(stages.notebooks())),
     # Another profile's recipe (here: any edit of the catalogue) changes no training stage's
     # parameters: the notebooks that read it (07: the full profile's ensemble; 10: its plan)
