@@ -93,22 +93,22 @@ def kfold_row(model_name: str, folds: int, seed: int, profile: str, split: prepr
         m = results[-1].metrics
         print(json.dumps({"member": member.name, "fold_accuracy": m["val_accuracy"],
                           "train_seconds": m["train_seconds"]}), flush=True)
-    labels = preprocess.labelled(split)[1].argmax(1)
-    tta = ensemble.use_tta(results, split)
+    labelled_rows = len(ensemble.labelled_digits(split))
+    found = ensemble.scores(results, split)
+    tta = ensemble.use_tta(found)
     test = {t: np.mean([r.probabilities(t)[1] for r in results], axis=0) for t in (False, True)}
     return {
         "model": f"{model_name} {folds}-fold", "folds": folds, "fold_seed": seed,
-        "labelled_rows": len(labels), "tta": tta,
+        "labelled_rows": labelled_rows, "tta": tta,
         "train_seconds": round(sum(r.metrics["train_seconds"] for r in results), 1),
-        "oof_accuracy": accuracy(ensemble.out_of_fold(results, split, tta), labels),
-        "oof_accuracy_plain": accuracy(ensemble.out_of_fold(results, split), labels),
-        "oof_accuracy_tta": accuracy(ensemble.out_of_fold(results, split, True), labels),
+        "oof_accuracy": found[tta], "oof_accuracy_plain": found[False],
+        "oof_accuracy_tta": found[True],
         "test_accuracy": accuracy(test[tta], split.answer_key),
         "test_errors": int(np.sum(test[tta].argmax(1) != split.answer_key)),
         "test_accuracy_plain": accuracy(test[False], split.answer_key),
         "test_accuracy_tta": accuracy(test[True], split.answer_key),
         "members": [{"name": r.member.name, "seed": r.member.seed, "fold": r.member.fold,
-                     "train_rows": int(len(labels) - len(r.val_probs)),
+                     "train_rows": labelled_rows - len(r.val_probs),
                      "fold_accuracy": r.metrics["val_accuracy"],
                      "fold_accuracy_tta": r.metrics["val_accuracy_tta"],
                      "test_accuracy": accuracy(r.test_probs, split.answer_key),

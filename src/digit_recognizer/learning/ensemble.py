@@ -31,26 +31,34 @@ def check_folds(results: list[MemberResult]) -> tuple[int, int]:
     return k, seed
 
 
+def labelled_digits(split: Split) -> np.ndarray:
+    """The digit of every labelled row, in `preprocess.labelled` order (no copy of the images)."""
+    return np.concatenate([split.y_train, split.y_val]).argmax(axis=1)
+
+
 def out_of_fold(results: list[MemberResult], split: Split, tta: bool = False) -> np.ndarray:
     """Probabilities for every labelled row (`preprocess.labelled` order), each from the member
     whose fold held it out."""
     k, seed = check_folds(results)
-    _, y = preprocess.labelled(split)
-    folds = preprocess.stratified_folds(y.argmax(axis=1), k, seed)
-    oof = np.zeros((len(y), y.shape[1]), dtype=np.float32)
+    labels = labelled_digits(split)
+    folds = preprocess.stratified_folds(labels, k, seed)
+    oof = np.zeros((len(labels), results[0].val_probs.shape[1]), dtype=np.float32)
     for r in results:
         oof[folds[r.member.fold]] = r.probabilities(tta)[0]
     return oof
 
 
-def use_tta(results: list[MemberResult], split: Split) -> bool:
-    """Test-time augmentation when every member has it and it reads more rows right out of
-    fold (on every labelled row: ten times the validation split)."""
-    if any(r.val_tta is None for r in results):
-        return False
-    labels = preprocess.labelled(split)[1].argmax(axis=1)
-    return accuracy(out_of_fold(results, split, True), labels) > accuracy(
-        out_of_fold(results, split), labels)
+def scores(results: list[MemberResult], split: Split) -> dict[bool, float]:
+    """Out-of-fold accuracy on every labelled row (ten times the validation split), without
+    test-time augmentation (False) and, when every member has it, with it (True)."""
+    labels = labelled_digits(split)
+    views = (False, True) if all(r.val_tta is not None for r in results) else (False,)
+    return {tta: accuracy(out_of_fold(results, split, tta), labels) for tta in views}
+
+
+def use_tta(found: dict[bool, float]) -> bool:
+    """Test-time augmentation when it reads more rows right out of fold (`scores`)."""
+    return found.get(True, 0.0) > found[False]
 
 
 def averaging_model(models: list, tta: bool = False, name: str = "kfold_ensemble"):
@@ -80,8 +88,8 @@ def build(name: str, results: list[MemberResult], split: Split, outputs) -> dict
     fold, test, every labelled row out of fold) and metrics."""
     results = sorted(results, key=lambda r: r.member.fold)
     k, seed = check_folds(results)
-    tta = use_tta(results, split)
-    labels = preprocess.labelled(split)[1].argmax(axis=1)
+    found = scores(results, split)
+    tta = use_tta(found)
     oof = out_of_fold(results, split, tta)
     model = averaging_model([r.load_model() for r in results], tta, name)
     evaluate.save_model(model, outputs.model(name))
@@ -91,11 +99,9 @@ def build(name: str, results: list[MemberResult], split: Split, outputs) -> dict
     metrics.update({
         "members": [r.member.name for r in results],
         "folds": k, "fold_seed": seed,
-        "oof_accuracy": accuracy(oof, labels), "oof_rows": len(labels),
-        "oof_accuracy_plain": accuracy(out_of_fold(results, split), labels),
-        "oof_accuracy_tta": accuracy(out_of_fold(results, split, True), labels) if all(
-            r.val_tta is not None for r in results) else None,
-        "train_rows": int(len(labels)),
+        "oof_accuracy": found[tta], "oof_rows": len(oof),
+        "oof_accuracy_plain": found[False], "oof_accuracy_tta": found.get(True),
+        "train_rows": len(oof),
         "split": split.fingerprint,
         "train_seconds": round(sum(r.metrics["train_seconds"] for r in results), 1),
         "epochs": None,
