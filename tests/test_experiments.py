@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from digit_recognizer.learning import experiments, recipes
+from digit_recognizer.learning import experiments, intervals, recipes
 from digit_recognizer.learning.experiments import StepScores
 from digit_recognizer.learning.members import MemberResult
 
@@ -84,6 +84,8 @@ def test_score_measures_every_step_on_the_answer_key_then_tta_and_the_ensemble()
     steps = experiments.score(results, rows)
     assert [s.name for s in steps] == [*recipes.EXPERIMENTS, "tta", "ensemble"]
     assert steps[0].accuracies == [0.9, 0.89]
+    # Per row, the share of seeds that read it right: both miss rows 0-9, one misses row 10.
+    assert steps[0].correct.tolist() == [0.0] * 10 + [0.5] + [1.0] * 89
     assert steps[-2].accuracies == [0.98, 0.97]
     assert steps[-1].accuracies == [0.98]  # ties go to the lower class: the right one here
     assert steps[0].val_curves == [[0.5, 0.6], [0.5, 0.6]]
@@ -95,8 +97,19 @@ def test_without_an_answer_key_the_validation_rows_are_used():
     assert not rows.use_test and rows.what == "10 validation rows"
 
 
-def _step(name: str, *accuracies: float) -> StepScores:
-    return StepScores(name, f"change {name}", list(accuracies), list(range(len(accuracies))))
+def _right(n: int, wrong: range | list[int]) -> np.ndarray:
+    right = np.ones(n, dtype=bool)
+    right[list(wrong)] = False
+    return right
+
+
+def _step(name: str, *accuracies: float, n: int = 10_000, runs: list | None = None
+          ) -> StepScores:
+    """A step whose seed i reads the first `accuracies[i] * n` rows right (so the steps' right
+    rows nest), or reads right the rows given per seed in `runs`."""
+    runs = runs or [np.arange(n) < round(a * n) for a in accuracies]
+    return StepScores(name, f"change {name}", [float(r.mean()) for r in runs],
+                      list(range(len(runs))), correct=np.mean(runs, axis=0))
 
 
 @pytest.mark.parametrize(("before", "after", "n_rows", "verdict"), [
@@ -104,26 +117,49 @@ def _step(name: str, *accuracies: float) -> StepScores:
     ((0.990, 0.991, 0.989), (0.950, 0.951, 0.949), 10_000, "hurts"),
     # Beyond the rows' noise, not beyond the seeds' spread.
     ((0.950, 0.990, 0.930), (0.970, 0.960, 0.980), 100_000, "not settled"),
-    # Beyond the seeds' spread, not beyond the noise of 500 rows.
-    ((0.9500, 0.9501, 0.9499), (0.9550, 0.9551, 0.9549), 500, "not settled"),
     ((0.95, 0.95, 0.95), (0.95, 0.95, 0.95), 1_000, "not settled"),
 ])
 def test_a_change_counts_only_beyond_both_kinds_of_noise(before, after, n_rows, verdict):
-    found = experiments.compare(_step("b", *after), _step("a", *before), n_rows)
+    found = experiments.compare(_step("b", *after, n=n_rows), _step("a", *before, n=n_rows))
     assert found.verdict == verdict
-    assert found.difference == pytest.approx(np.mean(after) - np.mean(before))
+    assert found.difference == pytest.approx(np.mean(after) - np.mean(before), abs=1e-9)
+
+
+def test_the_rows_count_paired_only_where_the_two_steps_differ():
+    """The same +0.15 points on the same 10,000 rows, from steps whose seeds agree: settled when
+    the change reads 15 rows right and breaks none, not when it mends 60 and breaks 45."""
+    n = 10_000
+    before = _step("a", runs=[_right(n, range(100))] * 3)  # 99.00%
+    mends_only = _step("b", runs=[_right(n, range(85))] * 3)
+    mends_and_breaks = _step("b", runs=[_right(n, range(60, 145))] * 3)
+    assert mends_only.mean == mends_and_breaks.mean == pytest.approx(0.9915)
+    assert experiments.compare(mends_only, before).verdict == "helps"
+    assert experiments.compare(mends_and_breaks, before).verdict == "not settled"
+    # Treated as independent samples (Newcombe), the first could not be told from noise either.
+    low, high = intervals.difference_interval(0.9915, 0.99, n)
+    assert low < 0 < high
+
+
+def test_the_paired_interval_is_the_mean_row_difference_and_its_standard_error():
+    after, before = np.array([1, 1, 0, 1.0]), np.array([1, 0, 0, 0.5])
+    low, high = intervals.paired_interval(after, before)
+    differences = after - before
+    half = intervals.Z95 * differences.std(ddof=1) / 2
+    assert (low, high) == pytest.approx((differences.mean() - half, differences.mean() + half))
+    with pytest.raises(ValueError, match="same two or more rows"):
+        intervals.paired_interval(after, before[:3])
 
 
 def test_a_single_value_has_no_seed_interval_and_is_judged_on_the_rows():
-    found = experiments.compare(_step("ensemble", 0.995), _step("tta", 0.990, 0.991, 0.989),
-                                28_000)
+    found = experiments.compare(_step("ensemble", 0.995, n=28_000),
+                                _step("tta", 0.990, 0.991, 0.989, n=28_000))
     assert found.seed_interval is None and found.verdict == "helps"
 
 
 def test_summary_names_every_verdict_and_the_budget():
     steps = [_step("exp_plain", 0.95, 0.951, 0.949), _step("exp_batch_norm", 0.99, 0.991, 0.989),
              _step("exp_schedule", 0.99, 0.991, 0.989)]
-    found = experiments.verdicts(steps, 10_000)
+    found = experiments.verdicts(steps)
     rows = experiments.Rows(np.zeros(10_000), "10,000 validation rows", False)
     team = experiments.plan("full", 42)
     text = experiments.summary_text(steps, found, rows, team, 37_800, "full")
@@ -146,14 +182,21 @@ def test_readme_quotes_every_committed_experiments_result():
 def test_markdown_table_rows_follow_the_summary():
     steps = [_step("exp_plain", 0.95, 0.951, 0.949), _step("exp_batch_norm", 0.99, 0.991, 0.989),
              _step("ensemble", 0.992)]
-    summary = {"steps": [s.row() for s in steps],
-               "verdicts": [v.row() for v in experiments.verdicts(steps, 10_000)]}
+    summary = {"steps": [s.row() for s in steps], "rows_interval": "paired",
+               "verdicts": [v.row() for v in experiments.verdicts(steps)]}
     lines = experiments.markdown_table(summary).splitlines()
+    assert "| paired rows' 95% interval |" in lines[0]
     assert lines[2] == "| `exp_plain` | change exp_plain | 95.00% | 94.90–95.10% |  |  |  |  |"
-    assert lines[3].startswith("| `exp_batch_norm` | change exp_batch_norm | 99.00% | "
-                               "98.90–99.10% | +4.00 points | +3.77 to +4.23 | +3.54 to +4.48")
-    assert lines[3].endswith("| helps |")
-    assert lines[4].endswith("| 99.20% |  | +0.20 points |  | -0.06 to +0.47 | not settled |")
+    assert lines[3] == ("| `exp_batch_norm` | change exp_batch_norm | 99.00% | 98.90–99.10% | "
+                        "+4.00 points | +3.77 to +4.23 | +3.62 to +4.38 | helps |")
+    # The ensemble's 20 rows more, read right where its seeds were already right: paired, that
+    # is beyond the rows' noise (unpaired it was not: -0.06 to +0.47).
+    assert lines[4].endswith("| 99.20% |  | +0.20 points |  | +0.12 to +0.28 | helps |")
+
+
+def test_a_summary_from_before_paired_rows_says_its_interval_was_unpaired():
+    summary = {"steps": [], "verdicts": []}
+    assert "| rows' 95% interval (unpaired, Newcombe's) |" in experiments.markdown_table(summary)
 
 
 def test_the_steps_table_lists_what_each_step_trained_differently():

@@ -5,8 +5,8 @@ change per step (batch norm, the schedule, label smoothing, augmentation); every
 from several seeds with the same budget (`recipes.EXPERIMENT_BUDGETS`). Test-time augmentation
 and the average of the last step's seeds follow as two more steps that need no training. Each
 step is compared with the one before on the mean over seeds, against two sources of noise: the
-spread between seeds and the sampling noise of the rows it is measured on. This module imports
-nothing heavy.
+spread between seeds and the sampling noise of the rows it is measured on, paired row by row
+(both steps read the same rows). This module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from digit_recognizer.learning import intervals, recipes
-from digit_recognizer.learning.members import Member, MemberResult, accuracy
+from digit_recognizer.learning.members import Member, MemberResult
 from digit_recognizer.learning.recipe import differences
 
 TTA = "tta"
@@ -84,6 +84,8 @@ class StepScores:
     seeds: list[int]
     train_seconds: list[float] = field(default_factory=list)
     val_curves: list[list[float]] = field(default_factory=list)  # per seed, per epoch
+    # Per row measured on: the share of the seeds that read it right (the rows' pairing).
+    correct: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def mean(self) -> float:
@@ -106,6 +108,13 @@ def _probabilities(result: MemberResult, rows: Rows, tta: bool = False) -> np.nd
     return test if rows.use_test else val
 
 
+def _step_scores(name: str, change: str, probabilities: list[np.ndarray], rows: Rows,
+                 seeds: list[int], **more) -> StepScores:
+    right = np.array([p.argmax(axis=1) == rows.labels for p in probabilities])
+    return StepScores(name, change, [float(r.mean()) for r in right], seeds,
+                      correct=right.mean(axis=0), **more)
+
+
 def score(results: list[MemberResult], rows: Rows) -> list[StepScores]:
     """Each step's accuracy per seed on `rows`, in the chain's order, then TTA and the
     ensemble of the last step's seeds."""
@@ -117,18 +126,18 @@ def score(results: list[MemberResult], rows: Rows) -> list[StepScores]:
         done = by_step.get(name, [])
         if not done:
             continue
-        steps.append(StepScores(
-            name, step.change, [accuracy(_probabilities(r, rows), rows.labels) for r in done],
-            [r.member.seed for r in done], [r.metrics["train_seconds"] for r in done],
-            [r.metrics["history"].get("val_accuracy", []) for r in done]))
+        steps.append(_step_scores(
+            name, step.change, [_probabilities(r, rows) for r in done], rows,
+            [r.member.seed for r in done],
+            train_seconds=[r.metrics["train_seconds"] for r in done],
+            val_curves=[r.metrics["history"].get("val_accuracy", []) for r in done]))
     last = by_step.get(next(reversed(recipes.EXPERIMENTS)), [])
     if last and last[0].val_tta is not None:
-        steps.append(StepScores(TTA, EXTRA_CHANGES[TTA], [
-            accuracy(_probabilities(r, rows, tta=True), rows.labels) for r in last],
-            [r.member.seed for r in last]))
-        average = np.mean([_probabilities(r, rows, tta=True) for r in last], axis=0)
-        steps.append(StepScores(ENSEMBLE, EXTRA_CHANGES[ENSEMBLE],
-                                [accuracy(average, rows.labels)], [r.member.seed for r in last]))
+        seeds = [r.member.seed for r in last]
+        with_tta = [_probabilities(r, rows, tta=True) for r in last]
+        steps.append(_step_scores(TTA, EXTRA_CHANGES[TTA], with_tta, rows, seeds))
+        steps.append(_step_scores(ENSEMBLE, EXTRA_CHANGES[ENSEMBLE],
+                                  [np.mean(with_tta, axis=0)], rows, seeds))
     return steps
 
 
@@ -171,21 +180,22 @@ def _excludes_zero(interval: tuple[float, float] | None, sign: int) -> bool:
     return interval is None or (interval[0] > 0 if sign > 0 else interval[1] < 0)
 
 
-def compare(after: StepScores, before: StepScores, n_rows: int) -> Verdict:
+def compare(after: StepScores, before: StepScores) -> Verdict:
     """A change helps (or hurts) when the difference of the means is beyond both the seeds'
-    spread (Welch) and the noise of the rows measured on (Newcombe); else it is not settled."""
+    spread (Welch) and the noise of the rows measured on, paired row by row; else it is not
+    settled."""
     d = after.mean - before.mean
     seeds = seed_interval(after, before)
-    rows = intervals.difference_interval(after.mean, before.mean, n_rows)
+    rows = intervals.paired_interval(after.correct, before.correct)
     sign = 1 if d > 0 else -1
     beyond = d != 0 and _excludes_zero(seeds, sign) and _excludes_zero(rows, sign)
     verdict = ("helps" if sign > 0 else "hurts") if beyond else "not settled"
     return Verdict(after.name, after.change, d, seeds, rows, verdict)
 
 
-def verdicts(steps: list[StepScores], n_rows: int) -> list[Verdict]:
+def verdicts(steps: list[StepScores]) -> list[Verdict]:
     """Each step against the one before it."""
-    return [compare(after, before, n_rows) for before, after in pairwise(steps)]
+    return [compare(after, before) for before, after in pairwise(steps)]
 
 
 # ------------------------------------------------------------------ in words
@@ -199,7 +209,8 @@ def verdict_line(v: Verdict) -> str:
     seeds = ("" if v.seed_interval is None else
              f"seeds' 95% interval {_points(v.seed_interval[0])} to "
              f"{_points(v.seed_interval[1])}; ")
-    rows = f"rows' 95% interval {_points(v.rows_interval[0])} to {_points(v.rows_interval[1])}"
+    rows = (f"paired rows' 95% interval {_points(v.rows_interval[0])} to "
+            f"{_points(v.rows_interval[1])}")
     return f"**{v.verdict}**: {_points(v.difference)} points ({seeds}{rows})"
 
 
@@ -276,11 +287,18 @@ def full_run_text(summary: dict) -> str:
             f"```bash\n{summary['command']}\n```\n\n{markdown_table(summary)}")
 
 
+# How a summary's rows' interval was computed: runs before 2026-11-30 wrote no `rows_interval`,
+# and compared the two means as independent samples (Newcombe's interval).
+ROWS_INTERVALS = {"paired": "paired rows' 95% interval",
+                  None: "rows' 95% interval (unpaired, Newcombe's)"}
+
+
 def markdown_table(summary: dict) -> str:
     """The README's table of a run's experiments (`summary.json` of 10_experiments)."""
     verdicts = {v["step"]: v for v in summary["verdicts"]}
+    rows = ROWS_INTERVALS[summary.get("rows_interval")]
     lines = ["| step | what it changes | mean | min–max | vs the step before | seeds' 95% "
-             "interval | rows' 95% interval | verdict |",
+             f"interval | {rows} | verdict |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for step in summary["steps"]:
         v = verdicts.get(step["step"], {})

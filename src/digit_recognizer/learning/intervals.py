@@ -1,9 +1,12 @@
 """How far an accuracy measured on a finite set of rows can be trusted: Wilson's interval of a
-proportion and Newcombe's interval of a difference."""
+proportion, Newcombe's interval of a difference, and the paired interval of a difference
+measured on the same rows."""
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 Z95 = 1.959964  # two-sided 95% normal quantile
 
@@ -31,6 +34,20 @@ def difference_interval(a: float, b: float, n: int, z: float = Z95) -> tuple[flo
     d = a - b
     return (d - math.sqrt((a - low_a) ** 2 + (high_b - b) ** 2),
             d + math.sqrt((high_a - a) ** 2 + (b - low_b) ** 2))
+
+
+def paired_interval(after: np.ndarray, before: np.ndarray, z: float = Z95) -> tuple[float, float]:
+    """The interval of the mean of the per-row differences `after - before`, both scored on the
+    same rows (each row's share of runs that read it right): only the rows on which the two
+    differ count, so it is narrower than Newcombe's whenever they agree on most rows."""
+    after, before = np.asarray(after, dtype=np.float64), np.asarray(before, dtype=np.float64)
+    if after.shape != before.shape or after.ndim != 1 or len(after) < 2:
+        raise ValueError("a paired interval needs the same two or more rows on both sides, got "
+                         f"{after.shape} and {before.shape}")
+    differences = after - before
+    d = float(differences.mean())
+    half = z * float(differences.std(ddof=1)) / math.sqrt(len(differences))
+    return d - half, d + half
 
 
 def beyond_noise(a: float, b: float, n: int) -> bool:
