@@ -70,3 +70,17 @@ def test_the_readme_quotes_every_committed_result():
     for report in profiles:
         for line in bench.markdown_table(report).splitlines():
             assert line in readme, f"README lacks a line of {report['profile']}: {line}"
+
+
+def test_the_readme_quotes_the_committed_recipe_screen(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("recipe_screen",
+                                                  ROOT / "bench" / "recipe_screen.py")
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    readme = (ROOT / "README.md").read_text()
+    paths = sorted((ROOT / "bench" / "results").glob("recipe-screen-*.json"))
+    assert paths, "the recipe screen is committed under bench/results/"
+    for path in paths:
+        table = screen.markdown_table(json.loads(path.read_text()))
+        assert table in readme, path.name
