@@ -65,7 +65,8 @@ def test_augmented_batches_keep_every_image_its_own():
     """Keras 3.15's `RandomElasticTransform`, mapped over a tf.data pipeline (where the batch
     size is unknown), returns the first image's distortion for every image of the batch, each
     under its own label (found 2026-11-30). The augmenter this project trains with must not:
-    each augmented image still overlaps its own original, and no other."""
+    each augmented image overlaps its own original, and the others hardly (interpolation may
+    bleed a pixel's fraction into a neighbour's corner)."""
     import numpy as np
 
     from digit_recognizer.learning import augment, train
@@ -74,7 +75,10 @@ def test_augmented_batches_keep_every_image_its_own():
     for i, (row, column) in enumerate([(4, 4), (4, 16), (16, 4), (16, 16)]):
         x[i, row:row + 8, column:column + 8] = 1.0  # a square in a different corner each
     y = np.eye(10, dtype=np.float32)[:4]
-    images, labels = next(iter(train.dataset(x, y, 4, 0, augment.augmenter())))
-    for image, label in zip(np.asarray(images), np.asarray(labels), strict=True):
-        overlaps = (x[..., 0] * image[..., 0]).sum(axis=(1, 2))
-        assert overlaps.argmax() == label.argmax() and np.sort(overlaps)[-2] == 0
+    batches = train.dataset(x, y, 4, 0, augment.augmenter())
+    for _ in range(5):  # five draws of the augmentation
+        images, labels = next(iter(batches))
+        for image, label in zip(np.asarray(images), np.asarray(labels), strict=True):
+            overlaps = (x[..., 0] * image[..., 0]).sum(axis=(1, 2))
+            assert overlaps.argmax() == label.argmax()
+            assert np.sort(overlaps)[-2] < 0.1 * overlaps.max()
