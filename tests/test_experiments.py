@@ -194,6 +194,13 @@ def test_markdown_table_rows_follow_the_summary():
     assert lines[4].endswith("| 99.20% |  | +0.20 points |  | +0.12 to +0.28 | helps |")
 
 
+def test_a_bound_that_rounds_to_zero_keeps_its_sign_and_size():
+    v = experiments.Verdict("ensemble", "average", 0.0004, None, (0.00004, 0.0007), "helps")
+    assert experiments.verdict_line(v) == (
+        "**helps**: +0.04 points (paired rows' 95% interval +0.004 to +0.07)")
+    assert experiments._points(0.0) == "+0.00" and experiments._points(-0.00001) == "-0.001"
+
+
 def test_a_summary_from_before_paired_rows_says_its_interval_was_unpaired():
     summary = {"steps": [], "verdicts": []}
     assert "| rows' 95% interval (unpaired, Newcombe's) |" in experiments.markdown_table(summary)

@@ -202,7 +202,11 @@ def verdicts(steps: list[StepScores]) -> list[Verdict]:
 
 
 def _points(value: float) -> str:
-    return f"{100 * value:+.2f}"
+    """Percentage points to 2 decimals, or 3 where 2 would show a non-zero bound as 0.00 (an
+    interval that excludes zero must not read "+0.00 to +0.07")."""
+    points = 100 * value
+    decimals = 2 if points == 0 or abs(points) >= 0.005 else 3
+    return f"{points:+.{decimals}f}"
 
 
 def verdict_line(v: Verdict) -> str:
