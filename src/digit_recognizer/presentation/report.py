@@ -365,8 +365,12 @@ def kfold_text(average: Mapping, members: Sequence[Mapping]) -> str:
             "member at a time; the submission averages all of them.")
     if average.get("oof_accuracy_tta") is not None:
         plain, shifted = average["oof_accuracy_plain"], average["oof_accuracy_tta"]
-        text += (f" Test-time augmentation: {_pct(plain)} without, {_pct(shifted)} with, out "
-                 f"of fold, so the ensemble {'uses' if average['tta'] else 'does not use'} it.")
+        gained = round((shifted - plain) * rows)
+        change = (f"{abs(gained):,} {'more' if gained > 0 else 'fewer'} of the {rows:,} rows "
+                  "read right" if gained else "as many rows read right")
+        text += (f" Test-time augmentation: {100 * plain:.2f}% without, {100 * shifted:.2f}% "
+                 f"with, out of fold ({change}), so the ensemble "
+                 f"{'uses' if average['tta'] else 'does not use'} it.")
     return text
 
 
