@@ -31,11 +31,25 @@ def test_ray_executor_without_ray_says_how_to_install_it(tiny_split, monkeypatch
 @pytest.mark.slow
 def test_local_results_in_members_order_with_progress(tiny_split, tiny_local_results, tmp_path):
     """The members in the other order give the same members' predictions, and progress shows."""
-    seen = []
+    import keras
+
+    seen, epochs = [], []
+
+    class Epochs(keras.callbacks.Callback):
+        def __init__(self, name):
+            super().__init__()
+            self.name = name
+
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append((self.name, epoch + 1))
+
     results = executors.run_members(
         TINY_MEMBERS[::-1], tiny_split, out_dir=tmp_path,
-        on_done=lambda result, done, total: seen.append((result.member.name, done, total)))
+        on_done=lambda result, done, total: seen.append((result.member.name, done, total)),
+        callbacks_for=lambda member: [Epochs(member.name)])
     assert seen == [("simple_cnn_seed2", 1, 2), ("dense_seed1", 2, 2)]
+    assert epochs == [(m.name, e + 1) for m in TINY_MEMBERS[::-1]
+                      for e in range(m.recipe.epochs)]
     assert same_predictions(results[::-1], tiny_local_results)
     assert np.array_equal(average(results)[1], average(tiny_local_results)[1])
     assert len(list(tmp_path.glob("*.npz"))) == 2 and len(list(tmp_path.iterdir())) == 6
@@ -61,7 +75,7 @@ def test_a_failing_member_fails_the_run_naming_it(tiny_split, tiny_local_results
                                                   monkeypatch):
     done = {TINY_MEMBERS[0].name: tiny_local_results[0]}
 
-    def train_member(member, split):
+    def train_member(member, split, callbacks=None):
         if member.name in done:
             return done[member.name]
         raise MemoryError("out of memory")

@@ -29,7 +29,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
                 executor: str = "local", address: str | None = None,
                 on_done: OnDone | None = None, retries: int = 2,
                 out_dir: str | os.PathLike | None = None, cpus_per_member: int | None = None,
-                gpus_per_member: float = 0) -> list[MemberResult]:
+                gpus_per_member: float = 0,
+                callbacks_for: Callable[[Member], list] | None = None) -> list[MemberResult]:
     """Train every member on the split saved at `split_path`; the results in the members' order.
 
     `on_done(result, done, total)` is called as each member finishes (in finishing order), after
@@ -39,6 +40,7 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
     connection already made with `ray.init` is used as it is. `retries` bounds how often a
     member whose worker process or node died is started again; an error in the member itself
     (a bad file, a bug) is not retried. Either way a failed member fails the run, naming it.
+    `callbacks_for(member)` (local only): Keras callbacks for its training, e.g. epoch progress.
     """
     if executor not in EXECUTORS:
         raise DigitRecognizerError(f"unknown executor {executor!r}: choose local or ray")
@@ -61,7 +63,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
     if executor == "local":
         for member in members:
             try:
-                result = train_member(member, split)
+                callbacks = callbacks_for(member) if callbacks_for else None
+                result = train_member(member, split, callbacks=callbacks)
             except Exception as exc:
                 raise _failed(member, exc) from exc
             finish(result)

@@ -87,7 +87,7 @@ def train_members(outputs: Outputs, values: dict, folder: Path):
     results = executors.run_members(
         team(values), outputs.split, executor=os.environ.get(WORKERS_ENV) or "local",
         address=os.environ.get(RAY_ADDRESS_ENV) or None, on_done=executors.print_progress,
-        out_dir=folder)
+        out_dir=folder, callbacks_for=lambda m: [epoch_lines(m.name, m.recipe.epochs)])
     members.save_runs(folder, results)
     return results
 
