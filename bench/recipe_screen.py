@@ -30,9 +30,9 @@ from keras import layers
 
 from bench import accuracy, load_split, machine
 from digit_recognizer import fileio
-from digit_recognizer.learning import augment, evaluate, models, recipes, schedules
+from digit_recognizer.learning import augment, evaluate, models, recipes
 from digit_recognizer.learning.models import INPUT_SHAPE, N_CLASSES, _conv_bn
-from digit_recognizer.learning.train import dataset
+from digit_recognizer.learning.train import fit
 
 
 def early_pool(name: str = "early_pool") -> keras.Model:
@@ -52,21 +52,9 @@ def train(arch: str, epochs: int, seed: int, ema: bool, mnist_dir: str) -> dict:
     split = load_split(mnist_dir, 0, 42)
     models.seed_everything(seed)
     model = ARCHITECTURES[arch]()
-    r = recipes.recipe("augmentation", "full", epochs)
-    steps = schedules.steps_per_epoch(r, len(split.x_train)) * epochs
-    warmup = max(1, steps // 10)
-    rate = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=steps - warmup,
-                                                  warmup_target=r.learning_rate,
-                                                  warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.Adam(rate, use_ema=ema,
-                                                  ema_momentum=0.999 if ema else 0.99),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=r.label_smoothing),
-                  metrics=["accuracy"], jit_compile=False)
-    batches = dataset(split.x_train, split.y_train, r.batch_size, seed, augment.augmenter())
-    start = time.perf_counter()
-    model.fit(batches, validation_data=(split.x_val, split.y_val), epochs=epochs, verbose=2,
-              shuffle=False)
-    seconds = time.perf_counter() - start
+    seconds = fit(model, split, recipes.recipe("augmentation", "full", epochs), seed, verbose=2,
+                  augmenter=augment.augmenter(),
+                  adam_options={"use_ema": True, "ema_momentum": 0.999} if ema else None).seconds
     val = model.predict(split.x_val, batch_size=1024, verbose=0)
     test = model.predict(split.x_test, batch_size=1024, verbose=0)
     return {"arch": arch, "epochs": epochs, "seed": seed, "ema": ema,

@@ -42,11 +42,13 @@ class TrainResult:
 
 
 def fit(model, split, r: Recipe, seed: int, verbose: int = 0, augmenter=None,
-        callbacks: list | None = None) -> TrainResult:
+        callbacks: list | None = None, adam_options: dict | None = None) -> TrainResult:
     """Compile and train `model` on the split's train part, validating on its validation part,
     following the recipe `r`.
 
     A recipe that augments needs the `augmenter` (`augment.augmenter()`), applied to each batch.
+    `adam_options` go to Keras's Adam as they are, e.g. `{"use_ema": True}` (an EMA of the
+    weights, bench/recipe_screen.py).
     """
     import keras
 
@@ -68,7 +70,7 @@ def fit(model, split, r: Recipe, seed: int, verbose: int = 0, augmenter=None,
     else:
         learning_rate = r.learning_rate
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate, **(adam_options or {})),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=r.label_smoothing),
         metrics=["accuracy"],
         # The recipe's choice is TensorFlow's (XLA or not); JAX always compiles.
