@@ -452,6 +452,7 @@ def test_in_a_git_checkout_every_run_is_an_experiment_that_dvc_compares(project)
     second = run_pipeline(root, *FAST, "-p", "images", "'b.png'", "--only", "01", env=git)
     assert "recorded as the DVC experiment" in second.stdout, \
         first.stdout[-2000:] + first.stderr[-2000:]
+    assert "commit nothing in this checkout until the run ends" in second.stdout
     shown = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=root,
                            capture_output=True, text=True, env=git)
     assert shown.returncode == 0, shown.stderr

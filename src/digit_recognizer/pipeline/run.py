@@ -349,6 +349,11 @@ def _run(args: argparse.Namespace) -> int:
     outputs.timings.unlink(missing_ok=True)
     experiment = git_checkout(root)
     use_git(root, experiment)
+    if experiment:
+        # `dvc exp run` detaches HEAD until it ends: a commit made meanwhile is left off the
+        # branch (it stays in `git reflog`).
+        print("==> recorded as a DVC experiment: commit nothing in this checkout until the run "
+              "ends")
 
     log = outputs.root / "logs" / f"run-{run_id}.log"
     status = dvc_repro(root, dvc_command(targets, args.force, run_id, experiment), {
