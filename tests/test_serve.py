@@ -430,6 +430,10 @@ def test_a_webcam_snapshot_is_read_as_the_camera_sees_it(page):
     page.get_by_role("tab", name="Upload or webcam").click()
     page.click('#photo button[aria-label="Capture from camera"]')
     page.get_by_text("Click to Access Webcam").click()
+    # A capture before the stream's first frame takes no picture (on a busy host it can take
+    # seconds to start), so wait for the video to show one.
+    page.wait_for_function("() => { const v = document.querySelector('#photo video');"
+                           " return v && v.readyState >= 2 && v.videoWidth > 0; }")
     snap = page.locator('#photo button[aria-label="capture photo"]')
     assert _reading(page, snap.click) == CAMERA_NUMBER  # read on capture, no click needed
     page.click('#photo button[aria-label="Upload file"]')
