@@ -6,7 +6,7 @@
 
 `--write` copies what the run left under outputs/ (its summary, each model's metrics and the
 ensemble members' scores) into one JSON file, so that the table the README quotes can be
-checked against the run after outputs/ is gone (`tests/test_bench.py`).
+checked against the run after outputs/ is gone (`tests/test_run_record.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 from digit_recognizer import fileio, layout
+from digit_recognizer.learning import recipes
 
-TITLES = {"dense": "dense 784-400-10", "simple_cnn": "simple CNN",
-          "double_cnn": "double-convolution CNN", "batchnorm": "batch norm + cosine schedule",
-          "augmentation": "+ augmentation, label smoothing",
-          "kfold_ensemble": "k-fold ensemble (07)"}
+TITLES = {name: model.title for name, model in recipes.MODELS.items()} | {
+    "kfold_ensemble": "k-fold ensemble (07)"}
 MODEL_FIELDS = ("model", "val_accuracy", "val_errors", "local_score", "epochs", "parameters",
                 "train_seconds", "folds", "oof_accuracy", "oof_accuracy_plain", "oof_rows", "tta")
 MEMBER_FIELDS = ("name", "seed", "epochs", "val_accuracy", "val_errors", "local_score",

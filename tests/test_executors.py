@@ -35,18 +35,14 @@ def test_local_results_in_members_order_with_progress(tiny_split, tiny_local_res
 
     seen, epochs = [], []
 
-    class Epochs(keras.callbacks.Callback):
-        def __init__(self, name):
-            super().__init__()
-            self.name = name
-
-        def on_epoch_end(self, epoch, logs=None):
-            epochs.append((self.name, epoch + 1))
+    def epoch_log(member):
+        return [keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: epochs.append((member.name, epoch + 1)))]
 
     results = executors.run_members(
         TINY_MEMBERS[::-1], tiny_split, out_dir=tmp_path,
         on_done=lambda result, done, total: seen.append((result.member.name, done, total)),
-        callbacks_for=lambda member: [Epochs(member.name)])
+        callbacks_for=epoch_log)
     assert seen == [("simple_cnn_seed2", 1, 2), ("dense_seed1", 2, 2)]
     assert epochs == [(m.name, e + 1) for m in TINY_MEMBERS[::-1]
                       for e in range(m.recipe.epochs)]

@@ -136,8 +136,8 @@ def banner(**facts) -> Markdown:
 # ------------------------------------------------------------------ noise of the validation set
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+def _pct(value: float, decimals: int = 1) -> str:
+    return f"{100 * value:.{decimals}f}%"
 
 
 def _with_interval(accuracy: float, n: int) -> str:
@@ -368,7 +368,7 @@ def kfold_text(average: Mapping, members: Sequence[Mapping]) -> str:
         gained = round((shifted - plain) * rows)
         change = (f"{abs(gained):,} {'more' if gained > 0 else 'fewer'} of the {rows:,} rows "
                   "read right" if gained else "as many rows read right")
-        text += (f" Test-time augmentation: {100 * plain:.2f}% without, {100 * shifted:.2f}% "
+        text += (f" Test-time augmentation: {_pct(plain, 2)} without, {_pct(shifted, 2)} "
                  f"with, out of fold ({change}), so the ensemble "
                  f"{'uses' if average['tta'] else 'does not use'} it.")
     return text
