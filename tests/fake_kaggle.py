@@ -32,6 +32,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -101,6 +102,7 @@ class Request:
     path: str
     body: bytes
     authorization: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def rpc(self) -> str | None:
@@ -132,12 +134,22 @@ class _DatasetsAndNotebooks:
         return found
 
 
+    def not_shown(self, kind: str, ref: str, exists: bool):
+        """Kaggle's answer where it shows no such dataset or notebook, else None: 403 for one
+        created a moment ago (`hidden`), `absent_status` for one that does not exist."""
+        denied = f"Permission '{kind}s.get' was denied"
+        if self.hidden.get(f"{kind}:{ref}"):
+            self.hidden[f"{kind}:{ref}"] -= 1
+            return _error(403, denied)
+        if not exists:
+            return _error(self.absent_status, denied if self.absent_status == 403 else
+                          f"{kind.capitalize()} not found")
+        return None
+
     def _rpc_GetDatasetStatus(self, body: dict):  # noqa: N802
         ref = f"{body.get('ownerSlug')}/{body.get('datasetSlug')}"
-        if ref not in self.datasets:
-            return _error(404, "Dataset not found")
-        return _json({"status": "READY"})
-
+        return self.not_shown("dataset", ref, ref in self.datasets) or \
+            _json({"status": "READY"})
 
     def _rpc_CreateDataset(self, body: dict):  # noqa: N802
         ref = f"{body.get('ownerSlug')}/{body.get('slug')}"
@@ -146,7 +158,12 @@ class _DatasetsAndNotebooks:
         files = self._dataset_files(body.get("files"))
         if not files:
             return _error(400, "No uploaded file for this token")
+        if ref in self.datasets:  # what kaggle-api issue 424 shows
+            return _json({"ref": "", "url": "", "status": "error",
+                          "error": f'The requested title "{body.get("title")}" is already in '
+                                   "use by a dataset. Please choose another title."})
         self.datasets[ref] = [files]
+        self.hidden[f"dataset:{ref}"] = self.hidden_lookups.get("dataset", 0)
         return _json({"ref": ref, "url": f"https://www.kaggle.com/datasets/{ref}", "status": "ok",
                       "error": ""})
 
@@ -210,6 +227,12 @@ class FakeKaggle(_DatasetsAndNotebooks):
     blobs: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     datasets: dict[str, list[dict[str, bytes]]] = field(default_factory=dict)
     kernels: FakeKernels = None
+    # As Kaggle does: 403 (not only 404) for a dataset or notebook that does not exist, and
+    # 403 for the first lookups of one just created or pushed for the first time
+    # (`hidden_lookups`: "dataset" or "kernel" -> how many).
+    absent_status: int = 404
+    hidden_lookups: dict[str, int] = field(default_factory=dict)
+    hidden: dict[str, int] = field(default_factory=dict)  # "dataset:owner/slug" -> lookups
 
     def __post_init__(self) -> None:
         if self.kernels is None:
@@ -376,7 +399,7 @@ class FakeKaggle(_DatasetsAndNotebooks):
 #
 #    POST .../blobs.BlobApiService/StartBlobUpload           -> {token, createUrl: /blob/<token>}
 #    PUT  /blob/<token>                                       -> 200 (the file's bytes)
-#    POST .../datasets.DatasetApiService/GetDatasetStatus    -> {status} or 404
+#    POST .../datasets.DatasetApiService/GetDatasetStatus    -> {status}, or 404/403
 #    POST .../datasets.DatasetApiService/CreateDataset       -> {ref, url, status, error}
 #    POST .../datasets.DatasetApiService/CreateDatasetVersion -> {ref, url, status, error}
 #    POST .../kernels.KernelsApiService/GetKernel            -> {metadata: {currentVersionNumber}}
@@ -417,6 +440,9 @@ class FakeKernels:
     outcome: tuple = ("COMPLETE", {}, "")
     running_polls: int = 1
     refuse_push: str = ""  # SaveKernel answers with this error (a quota, an accelerator)
+    # "dataset" or "competition": SaveKernel takes the push but lists the notebook's sources
+    # of that kind as invalid (not ready, not found, rules not accepted).
+    invalid_sources: str = ""
     # Status requests after a push that still describe the previous version's session.
     stale_polls: int = 0
     versions: dict[str, list[KernelVersion]] = field(default_factory=dict)
@@ -430,10 +456,15 @@ class FakeKernels:
     def _runs(self, body: dict) -> list[KernelVersion] | None:
         return self.versions.get(f"{body.get('userName')}/{body.get('kernelSlug')}")
 
+    def _not_shown(self, body: dict):
+        ref = f"{body.get('userName')}/{body.get('kernelSlug')}"
+        return self.server.not_shown("kernel", ref, bool(self._runs(body)))
+
     def GetKernel(self, body: dict):  # noqa: N802
+        refused = self._not_shown(body)
+        if refused:
+            return refused
         runs = self._runs(body)
-        if not runs:
-            return _error(404, "Kernel not found")
         return _json({"metadata": {"ref": f"{body['userName']}/{body['kernelSlug']}",
                                    "slug": body["kernelSlug"],
                                    "currentVersionNumber": runs[-1].number}})
@@ -447,16 +478,25 @@ class FakeKernels:
         runs = self.versions.setdefault(ref, [])
         run = KernelVersion(len(runs) + 1, body)
         runs.append(run)
+        if run.number == 1:
+            self.server.hidden[f"kernel:{ref}"] = self.server.hidden_lookups.get("kernel", 0)
         if self.execute:
             run.thread = threading.Thread(target=self._execute, args=(ref, run), daemon=True)
             run.thread.start()
+        invalid = {"dataset": ("invalidDatasetSources", "datasetDataSources"),
+                   "competition": ("invalidCompetitionSources", "competitionDataSources")}
+        listed = {}
+        if self.invalid_sources:
+            field_name, sources = invalid[self.invalid_sources]
+            listed[field_name] = list(body.get(sources) or [])
         return _json({"ref": f"/code/{ref}", "url": f"https://www.kaggle.com/code/{ref}",
-                      "versionNumber": run.number, "error": ""})
+                      "versionNumber": run.number, "error": "", **listed})
 
     def GetKernelSessionStatus(self, body: dict):  # noqa: N802
+        refused = self._not_shown(body)
+        if refused:
+            return refused
         runs = self._runs(body)
-        if not runs:
-            return _error(404, "Kernel not found")
         if self.stale_polls and len(runs) > 1:
             self.stale_polls -= 1
             previous = runs[-2]
@@ -476,9 +516,10 @@ class FakeKernels:
         return _json({"status": run.state, "failureMessage": run.failure})
 
     def ListKernelSessionOutput(self, body: dict):  # noqa: N802
+        refused = self._not_shown(body)
+        if refused:
+            return refused
         runs = self._runs(body)
-        if not runs:
-            return _error(404, "Kernel not found")
         run = runs[-1]
         names = sorted(run.files)
         start = int(body.get("pageToken") or 0)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,151 @@ def test_refusals_are_one_line_exit_2_and_start_nothing(cli, fake, project, case
     assert not fake.kernels.versions
 
 
+# ------------------------------------------------------------- Kaggle's answers as they are
+
+
+def test_a_first_run_goes_through_kaggles_403s_for_what_is_absent_or_new(cli, fake, project):
+    """Kaggle answers 403 for a dataset or notebook that does not exist, and for a new one
+    for a while: a new user's first run creates, waits, pushes once and follows."""
+    fake.absent_status = 403
+    fake.hidden_lookups = {"dataset": 3, "kernel": 3}
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rpcs = fake.rpcs()
+    assert [rpcs.count(r) for r in ("CreateDataset", "CreateDatasetVersion", "SaveKernel")] == \
+        [1, 0, 1]
+    assert "the code dataset is being processed (not visible yet)" in result.stdout
+    assert "Kaggle does not show the run yet (HTTP 403), waiting" in result.stdout
+    assert (project / RUN_FOLDER / "submission.csv").is_file()
+    # The next run's first lookup of the dataset is denied too: the create that follows is
+    # answered "already in use", and a new version is made instead.
+    fake.hidden[f"dataset:{DATASET}"] = 1
+    result = kaggle_run(cli, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "code dataset tester/digit-recognizer-code: new version" in result.stdout
+    assert len(fake.datasets[DATASET]) == 2 and len(fake.kernels.versions[KERNEL]) == 2
+
+
+@pytest.mark.parametrize("hidden, code", [(3, 0), (10 ** 6, 3)])
+def test_a_lost_push_answer_for_a_notebook_kaggle_does_not_show_is_never_pushed_again(
+        cli, fake, project, hidden, code):
+    """The push reached Kaggle but its answer was lost, and Kaggle answers 403 for the new
+    notebook: wait for it to show (bounded), and never push a second time."""
+    fake.absent_status = 403
+    fake.hidden_lookups = {"kernel": hidden}
+    fake.fail_after["SaveKernel"] = [500]
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    result = kaggle_run(cli, project)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert fake.rpcs().count("SaveKernel") == 1 and len(fake.kernels.versions[KERNEL]) == 1
+    assert "waiting for Kaggle to show" in result.stdout
+    if code == 0:
+        assert "version 1" in result.stdout
+    else:
+        assert "it was not pushed again" in result.stderr
+        assert f"resume with digit-recognizer kaggle-run --follow {KERNEL}" in result.stderr
+
+
+def test_a_run_kaggle_never_shows_after_the_push_is_left_to_follow_not_pushed_again(
+        cli, fake, project):
+    fake.hidden_lookups = {"kernel": 10 ** 6}
+    result = kaggle_run(cli, project, "--submit")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "still showed no run of" in result.stderr and "push a new run" not in result.stderr
+    assert f"resume with digit-recognizer kaggle-run --follow {KERNEL} --submit" in \
+        result.stderr
+    assert fake.rpcs().count("SaveKernel") == 1
+
+
+@pytest.mark.parametrize("kind, said", [
+    ("dataset", f"could not attach its dataset source(s) {DATASET}"),
+    ("competition", "accept the competition rules at"),
+])
+def test_a_push_kaggle_takes_without_a_source_stops_before_following(cli, fake, project, kind,
+                                                                    said):
+    fake.kernels.invalid_sources = kind
+    result = kaggle_run(cli, project, "--submit")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert said in result.stderr and "cannot work and is not followed" in result.stderr
+    rpcs = fake.rpcs()
+    assert rpcs.count("SaveKernel") == 1 and "GetKernelSessionStatus" not in rpcs
+    assert "CreateSubmission" not in rpcs
+
+
+def test_a_failed_download_keeps_what_arrived_and_follow_fetches_only_the_rest(cli, fake,
+                                                                             project):
+    files = finished_run()
+    fake.kernels.outcome = ("COMPLETE", files, "")
+    fake.fail["GET"] = [None] + [500] * 4  # the second file fails on every try
+    result = kaggle_run(cli, project, "--submit")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "the run ended (COMPLETE) on Kaggle, but downloading its output failed" in \
+        result.stderr
+    assert "1 file(s) arrived and are kept" in result.stderr
+    assert f"resume with digit-recognizer kaggle-run --follow {KERNEL} --submit" in \
+        result.stderr
+    kept = [p for p in (project / RUN_FOLDER).rglob("*") if p.is_file()]
+    assert len(kept) == 1
+    assert not list(RUN_FOLDER.parent.glob("*.partial")) and \
+        not list((project / RUN_FOLDER.parent).glob("*.partial"))
+    assert "CreateSubmission" not in fake.rpcs()
+    first = len(fake.requests)
+    result = kaggle_run(cli, project, "--follow", KERNEL, "--submit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fetched = [r.path for r in fake.requests[first:] if r.method == "GET"]
+    assert len(fetched) == len(files) - 1 and f"/{kept[0].name}" not in \
+        [path[-len(kept[0].name) - 1:] for path in fetched]
+    for name, data in files.items():
+        assert (project / RUN_FOLDER / name).read_bytes() == data, name
+    rpcs = fake.rpcs()
+    assert rpcs.count("SaveKernel") == 1 and rpcs.count("CreateSubmission") == 1
+
+
+def test_wait_minutes_bounds_the_following_even_when_kaggle_does_not_answer(cli, fake,
+                                                                          project):
+    """No status request starts after the bound, and the command ends within it plus one
+    request's timeout (each read was tried 4 times before: 4 timeouts per status read)."""
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    fake.kernels.running_polls = 10 ** 6
+    fake.fail["GetKernelSessionStatus"] = [None] + [HANG] * 100
+    bound_s, read_s = 3.0, 3.0
+    result = kaggle_run(cli, project, "--wait-minutes", str(bound_s / 60),
+                        DIGIT_RECOGNIZER_KAGGLE_TIMEOUT=f"5,{read_s:g}")
+    ended = time.monotonic()
+    assert result.returncode == 3, result.stdout + result.stderr
+    polls = [r.at for r in fake.requests if r.rpc == "GetKernelSessionStatus"]
+    assert polls[-1] - polls[0] <= bound_s
+    assert ended - polls[0] <= bound_s + read_s + 3  # 3 s for the process to end
+    assert result.stderr.count("could not read the run's status") == 1
+    assert "the run had not ended after 0.05 min of following" in result.stderr
+    assert f"resume with digit-recognizer kaggle-run --follow {KERNEL}" in result.stderr
+
+
+@pytest.mark.parametrize("given, shape, gpu, tpu", [
+    ("none", None, False, False),
+    ("tpu1vmv38", "Tpu1VmV38", False, True),
+    ("NvidiaTeslaP100", "NvidiaTeslaP100", True, False),
+])
+def test_the_accelerator_is_a_shape_kaggle_documents_or_none_for_its_cpu(cli, fake, project,
+                                                                        given, shape, gpu, tpu):
+    fake.kernels.outcome = ("COMPLETE", finished_run(), "")
+    result = kaggle_run(cli, project, "--accelerator", given)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pushed = fake.kernels.versions[KERNEL][0].request
+    assert (pushed.get("machineShape"), pushed.get("enableGpu", False),
+            pushed.get("enableTpu", False)) == (shape, gpu, tpu)
+
+
+def test_an_accelerator_kaggle_does_not_document_is_refused_before_any_upload(cli, fake,
+                                                                             project):
+    result = kaggle_run(cli, project, "--accelerator", "NvidiaTeslaV100")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "'NvidiaTeslaV100' is not a machine shape Kaggle documents" in result.stderr
+    assert "NvidiaTeslaT4" in result.stderr and "Traceback" not in result.stderr
+    assert not fake.requests
+
+
 def test_ctrl_c_leaves_the_run_going_and_says_how_to_resume(cli, fake, project):
     fake.kernels.outcome = ("COMPLETE", finished_run(), "")
     fake.kernels.running_polls = 10 ** 6
@@ -308,13 +454,23 @@ def test_kaggle_run_submit_end_to_end(cli, fake, tmp_path):
 
 def test_the_archive_is_the_commit_and_names_what_it_leaves_out(project, tmp_path):
     (project / "dvc.yaml").write_text("stages: {changed: yes}\n")  # not committed
+    (project / "notebooks" / "11_mine.ipynb").write_text("{}")  # never added
+    (project / ".gitignore").write_text("outputs/\n")
+    (project / "outputs").mkdir()
+    (project / "outputs" / "ignored.csv").write_text("x\n")
     commit = bundle.project_archive(project, tmp_path / "dataset")
-    assert commit.uncommitted == 1
+    assert commit.uncommitted == ("dvc.yaml",)
+    assert commit.untracked == (".gitignore", "notebooks/11_mine.ipynb")
+    assert commit.left_out() == (
+        "not part of it: uncommitted changes (1): dvc.yaml; untracked files (2): .gitignore, "
+        "notebooks/11_mine.ipynb (commit them to include them)")
     import tarfile
 
     with tarfile.open(tmp_path / "dataset" / bundle.ARCHIVE) as archive:
         data = archive.extractfile(f"{bundle.PREFIX}/dvc.yaml").read()
+        names = archive.getnames()
     assert data == b"stages: {}\n"
+    assert f"{bundle.PREFIX}/notebooks/11_mine.ipynb" not in names
 
 
 def test_a_folder_without_git_is_one_clear_error(tmp_path):

@@ -8,7 +8,8 @@ each process starts. With any of these variables set, it sets the Kaggle modules
   FAKE_KAGGLE_ROWS=TRAIN,TEST  rows of the fake competition's train.csv and test.csv
   FAKE_KAGGLE_BACKOFF_S=S      first retry delay (doubles each retry)
   FAKE_KAGGLE_POLL_S=S         delay between two requests for a submission's score or a run's
-                               status (and between two progress lines of a run)
+                               status (and between two progress lines of a run); a run not
+                               shown after 100 of them (kernels.START_S) is given up
   FAKE_KAGGLE_ROOT=DIR         what a Kaggle notebook sees as /kaggle (input/, working/)
 """
 
@@ -34,6 +35,7 @@ def _apply() -> None:
         transport.BACKOFF_S = float(backoff)
     if poll:
         submissions.POLL_S = kernels.POLL_S = kernels.REPORT_S = float(poll)
+        kernels.START_S = 100 * float(poll)
     if root:
         from pathlib import Path
 

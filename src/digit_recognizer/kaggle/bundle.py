@@ -29,6 +29,14 @@ KERNEL_SLUG = "digit-recognizer-run"
 NOTEBOOK = "run.ipynb"
 # Kaggle's P100 fails on the current image's PyTorch builds (kaggle-cli issues #1151, #1198).
 DEFAULT_ACCELERATOR = "NvidiaTeslaT4"
+# The machine shapes that the kaggle client's documentation names (docs/kernels.md, "as of
+# Feb 2026"; kagglesdk's ApiSaveKernelRequest names the first three). Some are open only to a
+# competition's participants or to Kaggle's staff: Kaggle then refuses the push.
+ACCELERATORS = ("NvidiaTeslaT4", "NvidiaTeslaP100", "Tpu1VmV38", "NvidiaTeslaT4Highmem",
+                "NvidiaTeslaA100", "NvidiaL4", "NvidiaL4X1", "NvidiaH100", "NvidiaRtxPro6000",
+                "TpuV38", "TpuV5E8", "TpuV6E8")
+CPU = "none"  # no machine shape: Kaggle's CPU
+LISTED = 5  # file names named in a message before "and N more"
 # What the kernel copies from the project's outputs/ to /kaggle/working (Kaggle keeps at most
 # a few hundred output files: the figures stay inside the executed notebooks and HTML pages).
 RESULTS = ("submission.csv", "summary.json", "leaderboard.csv", "metrics", "notebooks",
@@ -37,21 +45,54 @@ RUN_RECORD = "run.json"  # what the kernel ran: commit, arguments, device, secon
 RUN_LOG = "run.log"  # everything ./run_all.sh printed
 
 
+def accelerator(name: str) -> str | None:
+    """`--accelerator`'s value as Kaggle spells it (any case), or None for Kaggle's CPU."""
+    if name.strip().lower() in (CPU, "cpu"):
+        return None
+    for shape in ACCELERATORS:
+        if shape.lower() == name.strip().lower():
+            return shape
+    raise ValueError(f"{name!r} is not a machine shape Kaggle documents: choose one of "
+                     f"{', '.join(ACCELERATORS)}, or {CPU} for Kaggle's CPU")
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
-    uncommitted: int  # tracked files that differ from the commit (not part of the archive)
+    uncommitted: tuple[str, ...]  # tracked files that differ from the commit
+    untracked: tuple[str, ...] = ()  # new files git does not ignore, never committed
+
+    def left_out(self) -> str:
+        """What the archive leaves out, as a sentence ('' when nothing)."""
+        parts = [f"{what} ({len(names)}): {named(names)}" for what, names in
+                 (("uncommitted changes", self.uncommitted),
+                  ("untracked files", self.untracked)) if names]
+        return ("not part of it: " + "; ".join(parts) + " (commit them to include them)"
+                if parts else "")
+
+
+def named(names, limit: int = LISTED) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def project_archive(root: Path, folder: Path) -> Commit:
     """`git archive` of the checkout at `root`'s current commit into `folder`/ARCHIVE."""
     sha = _git(root, "rev-parse", "HEAD").strip()
-    changed = [line for line in _git(root, "status", "--porcelain",
-                                     "--untracked-files=no").splitlines() if line.strip()]
+    status = _git(root, "status", "--porcelain", "-z", "--untracked-files=all")
+    changed, untracked = [], []
+    entries = iter(status.split("\0"))
+    for entry in entries:
+        if not entry.strip():
+            continue
+        code, name = entry[:2], entry[3:]
+        (untracked if code == "??" else changed).append(name)
+        if code[0] in "RC":  # a rename or copy: its source path follows
+            next(entries, None)
     folder.mkdir(parents=True, exist_ok=True)
     with fileio.atomic_path(folder / ARCHIVE) as tmp:
         _git(root, "archive", "--format=tar.gz", f"--prefix={PREFIX}/", "-o", str(tmp), sha)
-    return Commit(sha, len(changed))
+    return Commit(sha, tuple(changed), tuple(untracked))
 
 
 def _git(root: Path, *args: str) -> str:
@@ -70,10 +111,13 @@ def _git(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def kernel_folder(folder: Path, *, kernel: str, dataset: str, accelerator: str,
+def kernel_folder(folder: Path, *, kernel: str, dataset: str, accelerator: str | None,
                   run_args: list[str], commit: str, run_name: str) -> Path:
-    """kernel-metadata.json and the notebook that runs `./run_all.sh RUN_ARGS` on Kaggle."""
+    """kernel-metadata.json and the notebook that runs `./run_all.sh RUN_ARGS` on Kaggle
+    (`accelerator`: one of ACCELERATORS, or None for Kaggle's CPU)."""
     folder.mkdir(parents=True, exist_ok=True)
+    tpu = bool(accelerator) and accelerator.startswith("Tpu")
+    shape = {"machine_shape": accelerator} if accelerator else {}
     fileio.write_json(folder / "kernel-metadata.json", {
         "id": kernel,
         "title": kernel.split("/")[1],
@@ -81,12 +125,13 @@ def kernel_folder(folder: Path, *, kernel: str, dataset: str, accelerator: str,
         "language": "python",
         "kernel_type": "notebook",
         "is_private": True,
-        "enable_gpu": accelerator.lower() != "none",
+        "enable_gpu": bool(accelerator) and not tpu,
+        "enable_tpu": tpu,
         "enable_internet": True,  # pip installs the project's dependencies
         "dataset_sources": [dataset],
         "competition_sources": ["digit-recognizer"],
         "kernel_sources": [],
-        "machine_shape": accelerator,
+        **shape,
     })
     fileio.write_json(folder / NOTEBOOK, kernel_notebook(run_args, commit, run_name))
     return folder

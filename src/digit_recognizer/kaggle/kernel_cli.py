@@ -12,14 +12,18 @@
 5. with --submit, send the downloaded submission (the same outcomes as `digit-recognizer
    submit`).
 
-Exit status: 0 done (with --submit: the submission's status), 1 the run failed on Kaggle,
-2 refused before anything started, 3 the run may be going on but was not followed to its end
-(the message gives the command that resumes), 130 interrupted (likewise).
+Exit status: 0 done (with --submit: the submission's status), 1 the run failed on Kaggle, or
+Kaggle started it without its code dataset or competition (it cannot work: not followed),
+2 refused before anything started, 3 the run may be going on, or has ended, but was not
+followed to its end or its output not downloaded whole (the message gives the --follow
+command that resumes: it pushes nothing, and downloads only what is missing), 130
+interrupted (likewise).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -49,9 +53,11 @@ def parser() -> argparse.ArgumentParser:
         epilog="Every other option is one of ./run_all.sh (see ./run_all.sh --help): "
                "--profile, -p NAME VALUE, --seed, --only, ... They are checked here, before "
                "anything is uploaded.\n\n" + __doc__.split("\n\n", 2)[2])
-    p.add_argument("--accelerator", default=bundle.DEFAULT_ACCELERATOR,
+    p.add_argument("--accelerator", default=bundle.DEFAULT_ACCELERATOR, type=_accelerator,
+                   metavar="SHAPE",
                    help="Kaggle's machine shape (default %(default)s; P100 fails on the "
-                        "current image's PyTorch builds; None: Kaggle's CPU)")
+                        "current image's PyTorch builds), or none for Kaggle's CPU; one of: "
+                        + ", ".join(bundle.ACCELERATORS))
     p.add_argument("--dataset", default="", metavar="OWNER/SLUG",
                    help=f"the code dataset (default YOURNAME/{bundle.CODE_DATASET_SLUG})")
     p.add_argument("--kernel", default="", metavar="OWNER/SLUG",
@@ -65,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _accelerator(name: str) -> str | None:
+    try:
+        return bundle.accelerator(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str]) -> int:
     args, rest = parser().parse_known_args(argv)
     try:
@@ -75,10 +88,12 @@ def main(argv: list[str]) -> int:
               f"digit-recognizer kaggle-run --follow {ref}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except DigitRecognizerError as exc:
-        from digit_recognizer.kaggle.kernels import NotFollowed
+        from digit_recognizer.kaggle.kernels import CannotWork, NotFollowed
 
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_NOT_FOLLOWED if isinstance(exc, NotFollowed) else EXIT_REFUSED
+        if isinstance(exc, NotFollowed):
+            return EXIT_NOT_FOLLOWED
+        return EXIT_RUN_FAILED if isinstance(exc, CannotWork) else EXIT_REFUSED
 
 
 def _main(args: argparse.Namespace, rest: list[str]) -> int:
@@ -100,10 +115,27 @@ def _main(args: argparse.Namespace, rest: list[str]) -> int:
     user = api.get_config_value(api.CONFIG_NAME_USER) or ""
     root = run.find_root()
     if args.follow:
-        ref = kernels.Ref.parse(args.follow, "--follow")
+        ref, version = kernels.Ref.parse(args.follow, "--follow"), None
     else:
-        ref = _push(api, user, args, _remote_args(rest), root)
-    return _finish(api, ref, args, options, root)
+        ref, version = _push(api, user, args, _remote_args(rest), root, options.submit)
+    with _resumable(ref, options.submit):
+        return _finish(api, ref, version, args, options, root)
+
+
+@contextlib.contextmanager
+def _resumable(ref, submit: bool):
+    """A NotFollowed error leaves with the command that resumes: it never pushes again."""
+    from digit_recognizer.kaggle import kernels
+
+    try:
+        yield
+    except kernels.NotFollowed as exc:
+        raise kernels.NotFollowed(f"{exc}. Kaggle keeps the run: resume with "
+                                  f"{_resume(ref, submit)}") from None
+
+
+def _resume(ref, submit: bool) -> str:
+    return f"digit-recognizer kaggle-run --follow {ref}" + (" --submit" if submit else "")
 
 
 def _remote_args(rest: list[str]) -> list[str]:
@@ -121,7 +153,8 @@ def _remote_args(rest: list[str]) -> list[str]:
     return kept
 
 
-def _push(api, user: str, args, run_args: list[str], root: Path):
+def _push(api, user: str, args, run_args: list[str], root: Path, submit: bool):
+    """Upload the code, push the notebook: (the notebook, its new version or None)."""
     from digit_recognizer.kaggle import kernels
 
     dataset = kernels.Ref.parse(args.dataset or f"{user}/{bundle.CODE_DATASET_SLUG}", "--dataset")
@@ -134,9 +167,8 @@ def _push(api, user: str, args, run_args: list[str], root: Path):
     with tempfile.TemporaryDirectory(prefix="kaggle-run-") as work:
         work = Path(work)
         commit = bundle.project_archive(root, work / "dataset")
-        note = (f"; {commit.uncommitted} uncommitted change(s) are not part of it"
-                if commit.uncommitted else "")
-        print(f"==> packaged commit {commit.sha[:12]}{note}")
+        left_out = commit.left_out()
+        print(f"==> packaged commit {commit.sha[:12]}" + (f"; {left_out}" if left_out else ""))
         done = kernels.publish_code(api, dataset, work / "dataset" / bundle.ARCHIVE,
                                     f"kaggle-run {run_name}, commit {commit.sha[:12]}")
         print(f"==> code dataset {dataset}: {done}; waiting until Kaggle has processed it")
@@ -144,34 +176,42 @@ def _push(api, user: str, args, run_args: list[str], root: Path):
         bundle.kernel_folder(work / "kernel", kernel=str(kernel), dataset=str(dataset),
                              accelerator=args.accelerator, run_args=run_args,
                              commit=commit.sha, run_name=run_name)
-        pushed = kernels.push(api, work / "kernel", kernel, args.accelerator)
+        with _resumable(kernel, submit):
+            pushed = kernels.push(api, work / "kernel", kernel, args.accelerator)
     version = f"version {pushed}" if pushed else "a new version"
-    print(f"==> pushed {kernel} ({version}, {args.accelerator}): {kernel.url}")
-    print(f"    ./run_all.sh {' '.join(run_args)} runs there; Ctrl-C stops following, not the "
-          f"run (resume with: digit-recognizer kaggle-run --follow {kernel})")
-    return kernel
+    machine = args.accelerator or "Kaggle's CPU"
+    print(f"==> pushed {kernel} ({version}, {machine}): {kernel.url}")
+    command = " ".join(["./run_all.sh", *run_args])
+    print(f"    {command} runs there; Ctrl-C stops following, not the run (resume with: "
+          f"digit-recognizer kaggle-run --follow {kernel})")
+    return kernel, pushed
 
 
-def _finish(api, ref, args, options, root: Path) -> int:
+def _finish(api, ref, version: int | None, args, options, root: Path) -> int:
     from digit_recognizer.kaggle import kernels
 
-    resume = f"digit-recognizer kaggle-run --follow {ref}" + (" --submit" if options.submit
-                                                              else "")
     print(f"==> following {ref}")
     try:
         final = kernels.follow(api, ref, print, args.wait_minutes * 60,
                                just_pushed=not args.follow)
     except KeyboardInterrupt:
-        print(f"\nstopped following; the run goes on at Kaggle. Resume with: {resume}",
-              file=sys.stderr)
+        print(f"\nstopped following; the run goes on at Kaggle. Resume with: "
+              f"{_resume(ref, options.submit)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except kernels.NotFollowed as exc:
-        raise kernels.NotFollowed(f"{exc}; the run may go on at Kaggle. Resume with: "
-                                  f"{resume}") from None
     outputs = Outputs(root / "outputs")
-    version = kernels.kernel_version(api, ref)
-    folder = outputs.root / RUNS_FOLDER / f"{ref.slug}-v{version or 0}"
-    files = kernels.download_output(api, ref, folder)
+    folder = outputs.root / RUNS_FOLDER / f"{ref.slug}-v0"
+    try:
+        version = version or kernels.kernel_version(api, ref)
+        folder = folder.with_name(f"{ref.slug}-v{version or 0}")
+        # Version 0 (not known) could be any run: nothing already there is kept.
+        files = kernels.download_output(api, ref, folder, resume=bool(version))
+    except DigitRecognizerError as exc:
+        kept = sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+        raise kernels.NotFollowed(
+            f"the run ended ({final.state.upper()}) on Kaggle, but downloading its output "
+            f"failed: {exc}. {kept} file(s) arrived and are kept in "
+            f"{folder.relative_to(root)}; following it again downloads only the rest"
+        ) from None
     print(f"==> downloaded {len(files)} file(s) of the run into {folder.relative_to(root)}")
     if final.state != "complete":
         print(f"error: the run ended in {final.state.upper()} on Kaggle: "

@@ -255,16 +255,20 @@ def call(func, *args, **kwargs):
         return func(*args, **kwargs)
 
 
-def with_retries(what: str, func, *args, **kwargs):
+def with_retries(what: str, func, *args, again: str | None = "run again",
+                 attempts: int | None = None, **kwargs):
     """Call the kaggle client, retrying transient failures (`is_transient`) with bounded backoff.
 
     `what` completes "could not ...", e.g. "list your submissions". Every failure becomes a
-    DigitRecognizerError that says what happened and what to do.
+    DigitRecognizerError that says what happened and what to do; `again` is the advice after
+    a wait ("run again"), None where the caller gives its own (a run already going on at
+    Kaggle must not be started twice). `attempts` (default ATTEMPTS) bounds the tries.
     """
     import tenacity
 
+    attempts = attempts or ATTEMPTS
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(ATTEMPTS),
+        stop=tenacity.stop_after_attempt(attempts),
         wait=_wait,
         retry=tenacity.retry_if_exception(is_transient),
         sleep=_sleep,
@@ -275,14 +279,18 @@ def with_retries(what: str, func, *args, **kwargs):
     except DigitRecognizerError:
         raise
     except Exception as exc:
-        raise failure(what, exc) from exc  # the cause: --debug shows it, submit() reads it
+        # the cause: --debug shows it, submit() and kernels read it
+        raise failure(what, exc, again=again, attempts=attempts) from exc
 
 
-def failure(what: str, exc: BaseException) -> DigitRecognizerError:
-    """The error for a call that failed for good (transient ones after ATTEMPTS tries)."""
+def failure(what: str, exc: BaseException, again: str | None = "run again",
+            attempts: int | None = None) -> DigitRecognizerError:
+    """The error for a call that failed for good (transient ones after `attempts` tries)."""
     import requests
 
-    tries = f"{ATTEMPTS} times in a row"
+    attempts = attempts or ATTEMPTS
+    tries = f"{attempts} times in a row" if attempts > 1 else "once, not retried"
+    then = f" and {again}" if again else ""
     if _is_daily_limit(exc):
         return _daily_limit_error(exc)
     if isinstance(exc, requests.HTTPError):
@@ -292,12 +300,12 @@ def failure(what: str, exc: BaseException) -> DigitRecognizerError:
         if status == 429:
             return DigitRecognizerError(
                 f"could not {what}: Kaggle answered HTTP 429 (too many requests) {tries}; "
-                "Kaggle is rate-limiting you: wait a few minutes and run again"
+                f"Kaggle is rate-limiting you: wait a few minutes{then}"
             )
         if status >= 500:
             return DigitRecognizerError(
                 f"could not {what}: Kaggle answered HTTP {status} (server error) {tries}; "
-                "Kaggle is failing or down: wait a few minutes and run again"
+                f"Kaggle is failing or down: wait a few minutes{then}"
             )
         return _http_error(status, what, exc)
     connect, read = http_timeouts()
@@ -309,13 +317,13 @@ def failure(what: str, exc: BaseException) -> DigitRecognizerError:
     if isinstance(exc, requests.Timeout):
         return DigitRecognizerError(
             f"could not {what}: Kaggle did not answer within {read:g} s, {tries}; Kaggle may "
-            f"be down: wait a few minutes and run again ({TIMEOUT_ENV}=CONNECT,READ sets the "
+            f"be down: wait a few minutes{then} ({TIMEOUT_ENV}=CONNECT,READ sets the "
             "timeouts in seconds)"
         )
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return DigitRecognizerError(
             f"could not {what}: the connection to Kaggle failed {tries} ({cause_of(exc)}); check "
-            "your internet connection and proxy settings, then run again"
+            f"your internet connection and proxy settings{', then ' + again if again else ''}"
         )
     return DigitRecognizerError(
         f"the kaggle client failed to {what}: {type(exc).__name__}: {exc_text(exc)}"
