@@ -3,7 +3,7 @@
 Chromium started with `--use-fake-device-for-media-stream --use-file-for-fake-video-capture=
 <file.y4m>` shows the file's frames as its camera, looping. The frame is the sample's first
 test digits of each character (as tests/test_serve.py draws them) rendered as a photo of ink on
-paper by `picture_makers.photo_like`, centred on a sheet of paper of the camera's size. The
+paper by `picture_makers.photo_like`, lying on a desk (`picture_makers.on_desk`). The
 number reads differently when mirrored (2024 reads 7505 or so), so a test that reads it right
 shows the page took the snapshot as the camera sees it.
 
@@ -23,16 +23,14 @@ SIZE = (640, 480)  # width, height: a common webcam resolution (Y4M 4:2:0 needs 
 
 
 def frame(digits: list[np.ndarray], seed: int = 0) -> Image.Image:
-    """The camera's picture: the digits written on paper, grayscale, at the camera's size
-    (the photo centred, its paper's edges carried on to the frame's borders)."""
+    """The camera's picture, grayscale, at the camera's size: the digits written on a sheet of
+    paper that lies on a desk, turned by 3 degrees, a pen beside it, the desk and the sheet's
+    edges in view, as people hold a page to a camera."""
     rng = np.random.default_rng(seed)
     photo = Image.fromarray(picture_makers.photo_like(digits, rng, digit_px=(110, 120),
-                                                      rotate=4)).convert("L")
-    photo.thumbnail((SIZE[0] - 40, SIZE[1] - 40))
-    rows, cols = SIZE[1] - photo.height, SIZE[0] - photo.width
-    return Image.fromarray(np.pad(np.asarray(photo), ((rows // 2, rows - rows // 2),
-                                                      (cols // 2, cols - cols // 2)),
-                                  mode="edge"))
+                                                      rotate=4, lighting=0.15))
+    return picture_makers.on_desk(photo.convert("RGBA"), SIZE, rng, tilt=3.0, fill=0.85,
+                                  pen=True).convert("L")
 
 
 def write_y4m(picture: Image.Image, path: Path, frames: int = 2) -> Path:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from digit_recognizer.datasets import data
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.reading import images
+from digit_recognizer.reading import images, sheet
 from digit_recognizer.reading_checks import picture_makers
 from digit_recognizer.reading_checks.picture_makers import photo_like
 
@@ -238,7 +238,7 @@ def test_not_an_image(tmp_path):
     with pytest.raises(DigitRecognizerError, match=r"notes.png: not an image \(expected a PNG"):
         images.prepare(path)
     (tmp_path / "empty.jpg").write_bytes(b"")
-    with pytest.raises(DigitRecognizerError, match="empty.jpg: not an image"):
+    with pytest.raises(DigitRecognizerError, match=r"empty.jpg: the file is empty \(0 bytes\)"):
         images.prepare(tmp_path / "empty.jpg")
 
 
@@ -275,14 +275,14 @@ def _blank_pages():
 def test_blank_pages_have_no_ink(tmp_path, name, page):
     path = tmp_path / "blank.jpg"
     Image.fromarray(np.asarray(page, np.uint8)).save(path, quality=90)
-    with pytest.raises(DigitRecognizerError, match="blank.jpg: no ink found"):
+    with pytest.raises(DigitRecognizerError, match="blank.jpg: no digit found"):
         images.prepare(path)
 
 
 def test_a_speck_is_not_a_digit():
     page = np.full((300, 300), 240, np.uint8)
     page[150:153, 150:153] = 20
-    with pytest.raises(DigitRecognizerError, match="no ink found"):
+    with pytest.raises(DigitRecognizerError, match="no digit found"):
         images.prepare(page)
 
 
@@ -437,3 +437,65 @@ def test_the_shipped_examples_split_into_their_digits():
 def test_images_and_the_cli_start_without_tensorflow():
     after_importing_the_reading_code(
         "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)")
+
+
+# --------------------------------------------------------------------------- a sheet on a desk
+
+
+@pytest.fixture(scope="module")
+def desk_photos(sample):
+    """Phone photos of numbers on a sheet lying on a desk (`picture_makers.desk_photo`)."""
+    test, labels = sample
+    rows = picture_makers.unseen_sample_rows()
+    return picture_makers.render_desk_photos(test[rows], labels[rows], 8, seed=3)
+
+
+def test_a_sheet_on_a_desk_is_cut_out_and_gives_the_digits_written(desk_photos):
+    """Read whole, the desk, the sheet's edges, a pen and ruled lines become marks; cut to the
+    sheet, each photo gives the digits written, no more, no fewer."""
+    cut = [len(images.prepare(r.picture).digits) for r in desk_photos]
+    assert cut == [len(r.number) for r in desk_photos]
+    whole = []
+    for photo in desk_photos:
+        try:
+            whole.append(len(images.prepare(photo.picture, find_sheet=False).digits))
+        except DigitRecognizerError:
+            whole.append(0)
+    assert sum(n == len(r.number) for n, r in zip(whole, desk_photos, strict=True)) <= 2
+
+
+@pytest.mark.parametrize("tilt", [-7.0, 3.0, 6.0])
+def test_a_tilted_sheet_is_straightened(tilt):
+    """A sheet with a line of ink, turned by `tilt` degrees on a dark desk, comes back
+    upright: the ink's rows span what the line's thickness does, not its slope."""
+    sheet_picture = np.full((300, 420), 0.9, np.float32)
+    sheet_picture[140:150, 60:360] = 0.1
+    turned = Image.fromarray(sheet_picture).rotate(tilt, Image.Resampling.BILINEAR,
+                                                   expand=True, fillcolor=0.25)
+    desk = np.full((600, 800), 0.25, np.float32)
+    top, left = (600 - turned.height) // 2, (800 - turned.width) // 2
+    desk[top:top + turned.height, left:left + turned.width] = np.asarray(turned)
+    found = sheet.find_sheet(desk)
+    assert found is not None and abs(found.tilt - tilt) <= 1.0
+    rows = np.flatnonzero((found.gray < 0.5).any(axis=1))
+    assert 8 <= rows[-1] - rows[0] + 1 <= 16  # a slope of 300 px at 1 degree spans 5 more
+    assert found.gray.min() < 0.2 and np.median(found.gray) > 0.8  # no desk, no edge
+
+
+def test_pictures_without_a_sheet_are_read_whole(sample):
+    """A tight crop, a scan, chalk on a board, a drawing: no sheet stands out, nothing is cut."""
+    for path in images.example_images():
+        gray, _, _ = images.open_image(path)
+        assert sheet.find_sheet(gray) is None, path.name
+    test, _ = sample
+    photo = images.to_gray(photo_like(list(test[:3]), np.random.default_rng(1)))
+    assert sheet.find_sheet(photo) is None
+
+
+def test_a_desk_without_paper_has_no_digit():
+    """A pen on a desk is a dark stroke, like a 1, but on no light surface: no digit."""
+    desks = [r for r in picture_makers.render_non_digits(6, seed=4) if r.style == "desk"]
+    assert desks
+    for desk in desks:
+        with pytest.raises(DigitRecognizerError, match="no digit found: no sheet of paper"):
+            images.prepare(desk.picture, "desk.jpg")

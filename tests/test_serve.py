@@ -125,9 +125,9 @@ def test_bad_input_is_one_line_in_the_page(tmp_path):
         (reader.read_upload({"path": None, "url": "data:image/png;base64,c2hvcHBpbmc="}),
          "photo: not an image (expected a PNG, JPEG, BMP or TIFF file)"),
         (reader.read_upload(str(tmp_path / "bomb.png")),
-         "bomb.png: image is too large to decode safely: over 179 megapixels, more than the "
-         "89 megapixels read; downscale it first"),
-        (reader.read_upload(str(tmp_path / "blank.png")), "blank.png: no ink found"),
+         "bomb.png: image is too large to decode safely: over 179 megapixels; pictures of up "
+         "to 89 megapixels are read: downscale it first"),
+        (reader.read_upload(str(tmp_path / "blank.png")), "blank.png: no digit found"),
     ]
     for page, message in cases:
         assert '<div class="dr-error"' in page and "dr-number" not in page, page

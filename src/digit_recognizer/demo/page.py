@@ -53,6 +53,7 @@ EMPTY_CANVAS = "The canvas is empty: draw a digit (or a number) with the mouse o
 NO_PICTURE = "No picture yet: upload a photo of a few handwritten digits, or take one."
 # What the page itself refuses, before anything is sent (see PAGE_CHECKS), keyed by problem.
 NOT_A_PICTURE = "{name}: not an image (expected a " + images.FORMATS + " file)"
+EMPTY_FILE = "{name}: the file is empty (0 bytes): send the picture again"
 TOO_HEAVY = (f"{{name}}: the file is over {MAX_UPLOAD_MB} MB; send a smaller picture "
              "(a photo of a line of digits needs far less)")
 # The browser's reasons for not opening the camera (getUserMedia's error names).
@@ -73,7 +74,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 CSS = """
 #reading .dr-number { font-size: 3rem; font-weight: 700; letter-spacing: 0.08em; line-height: 1.1; }
-#reading .dr-caption { color: var(--body-text-color-subdued); margin: 0.2rem 0 0.8rem; }
+/* Small print in the body's own colour: the theme's "subdued" grey was 1.9:1 on white. */
+#reading .dr-caption { color: var(--body-text-color); margin: 0.2rem 0 0.8rem; }
 #reading .dr-digits { display: flex; flex-wrap: wrap; gap: 0.6rem; }
 #reading .dr-digit { margin: 0; padding: 0.5rem; border: 1px solid var(--border-color-primary);
   border-radius: 8px; display: flex; flex-direction: column; gap: 0.5rem; align-items: center; }
@@ -89,7 +91,7 @@ CSS = """
 #reading .dr-unsure { color: #b45309; }
 #reading .dr-error { padding: 0.8rem 1rem; border-radius: 8px; background: #fef2f2;
   color: #991b1b; border: 1px solid #fecaca; font-size: 1.05rem; }
-#reading .dr-hint { color: var(--body-text-color-subdued); }
+#reading .dr-hint, #photo-tips { color: var(--body-text-color); }
 /* A one-colour pad: the brush is always picked (PICK_BRUSH) and there is one colour and one
    size, so the tool column (brush, colour, size), pan and zoom are hidden; undo, redo and
    clear stay. Nothing covers the drawing area. */
@@ -135,10 +137,21 @@ CLEAR_CANVAS = """
 
 INTRO = """# Draw a digit
 
-Draw a digit, or a number, on the canvas and press **Read**, or upload a photo of handwriting.
+Write a digit or a number below and press **Read**, or upload or take a photo of a number
+written on paper. The page says which number it reads, how sure it is of each digit, and when
+it finds no digit at all.
 
-The picture is prepared the way MNIST was made (grayscale, ink found, each digit scaled to
-20 pixels and centred in 28x28) and read by a convolutional network trained on MNIST."""
+<details class="dr-more"><summary>How it reads</summary>
+
+A photo of a sheet on a desk is first cut to the sheet and straightened. The writing is then
+prepared the way the MNIST digits were made (grayscale, ink found, each digit scaled to 20
+pixels and centred in a 28x28 square) and read by a convolutional network trained on MNIST's
+handwritten digits. A digit is marked unsure when its reading changes as the 28x28 square
+moves by one pixel, or when it looks unlike any digit the network was trained on.
+</details>"""
+
+PHOTO_TIPS = ("**Taking the picture:** dark ink on light paper, one line of digits; hold the "
+              "sheet flat and let it fill most of the frame.")
 
 # Problems the browser meets before anything reaches the server, answered in the reading pane
 # like any other bad input (one current message, in the page's words; Gradio's own pop-ups
@@ -153,6 +166,7 @@ const say = async (problem, name) => {
 const refused = (files) => {
   const file = Array.from(files || [])[0];
   if (!file) return null;
+  if (file.size === 0) return ["empty", file.name];
   if (!file.type.startsWith("image/")) return ["not-an-image", file.name];
   if (file.size > MAX_BYTES) return ["too-heavy", file.name];
   return null;
@@ -247,10 +261,12 @@ class Reader:
 
     def page_problem(self, problem: str, name: str = "") -> str:
         """A problem the page met in the browser (PAGE_CHECKS): a file it refused to send
-        ("not-an-image", "too-heavy", with the file's name) or a camera that would not open
+        ("not-an-image", "empty", "too-heavy", with the file's name) or a camera that would not open
         ("camera", with the browser's error name)."""
         if problem == "not-an-image":
             message = NOT_A_PICTURE.format(name=name or "the file")
+        elif problem == "empty":
+            message = EMPTY_FILE.format(name=name or "the file")
         elif problem == "too-heavy":
             message = TOO_HEAVY.format(name=name or "the file")
         elif problem == "camera":
@@ -323,7 +339,10 @@ def error_html(message: str) -> str:
 
 
 def reading_html(reading: predict.Reading, seconds: float | None = None) -> str:
-    """The number, then per digit the 28x28 input the model saw and its top-3 as bars."""
+    """The number, then per digit the 28x28 input the model saw and its top-3 as bars; "no
+    digit found" where no mark reads as a digit."""
+    if not reading.found:
+        return error_html(f"{reading.source}: no digit found: {predict.NOT_FOUND}")
     cards = []
     for i, digit in enumerate(reading.digits, start=1):
         rows = []
@@ -335,8 +354,7 @@ def reading_html(reading: predict.Reading, seconds: float | None = None) -> str:
                 f'style="width:{100 * p:.1f}%"></span></span>'
                 f'<span class="dr-p{top}">{p:.0%}</span>'
             )
-        unsure = (' <span class="dr-unsure">(unsure)</span>'
-                  if digit.probability < predict.UNSURE else "")
+        unsure = ' <span class="dr-unsure">(unsure)</span>' if digit.unsure else ""
         cards.append(
             f'<figure class="dr-digit" data-digit="{digit.digit}">'
             f'<img src="{_png_data_url(digit.image)}" alt="input {i}: the 28x28 picture the '
@@ -399,6 +417,7 @@ def build_app(reader: Reader):
                         webcam_options=gr.WebcamOptions(mirror=False),
                         elem_id="photo",
                     )
+                    gr.Markdown(PHOTO_TIPS, elem_id="photo-tips")
                     read_photo = gr.Button("Read the photo", variant="primary",
                                            elem_id="read-photo")
             with gr.Column(scale=1, min_width=320):

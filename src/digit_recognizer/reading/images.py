@@ -29,22 +29,28 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 from skimage import filters, measure, morphology
 
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.reading import sheet
 
 IMAGE_SIDE = 28
 BOX_SIDE = 20
 # Longest side a picture is downscaled to before anything else: plenty for a line of digits.
 WORK_SIDE = 1024
-# Pictures with more pixels are refused (decompression bombs, or simply too big to decode).
-# Pillow's own limit; JPEGs may be twice as large since they are decoded at 1/2..1/8 scale.
+# Pictures with more pixels are refused (decompression bombs, or simply too big to decode):
+# Pillow's own limit, one limit for every format, stated in the page and the README.
 DEFAULT_MAX_PIXELS = 89_478_485
 # Median stroke width of MNIST digits, in pixels of the 20-pixel box (measured on the sample).
 MNIST_STROKE = 2.9
 # A resolution of 4x the 20-pixel box is where strokes are measured and thickened.
 DETAIL = 4
 MAX_DIGITS = 40
+# A ruled line runs straight across at least this share of the sheet's width.
+RULE_LENGTH = 0.3
+# Dark marks on a background darker than this are not writing on paper: a pen on a desk.
+LIGHT_SURFACE = 0.45
 FORMATS = "PNG, JPEG, BMP or TIFF"
 
 
@@ -76,17 +82,18 @@ class Prepared:
 # --------------------------------------------------------------------------- loading
 
 
-def _pixel_limit(image_format: str | None) -> int:
-    limit = Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS
-    return 2 * limit if image_format in ("JPEG", "MPO") else limit
+def _pixel_limit() -> int:
+    return Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS
 
 
-def _too_big(name: str, width: int, height: int, limit: int) -> DigitRecognizerError:
-    return DigitRecognizerError(
-        f"{name}: image is too large to decode safely: {width}x{height} pixels "
-        f"({width * height / 1e6:.0f} megapixels), more than the {limit / 1e6:.0f} megapixels "
-        "read; downscale it first"
-    )
+def size_limit_text() -> str:
+    """The limit as the page, the errors and the README state it."""
+    return f"pictures of up to {_pixel_limit() / 1e6:.0f} megapixels are read"
+
+
+def _too_big(name: str, size: str) -> DigitRecognizerError:
+    return DigitRecognizerError(f"{name}: image is too large to decode safely: {size}; "
+                                f"{size_limit_text()}: downscale it first")
 
 
 def open_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
@@ -101,17 +108,16 @@ def open_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, tuple[i
         raise DigitRecognizerError(f"{path}: is a directory, not an image")
     if not path.exists():
         raise DigitRecognizerError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise DigitRecognizerError(f"{path}: the file is empty (0 bytes): send the picture "
+                                   "again")
     try:
         with warnings.catch_warnings():
             # Over Pillow's limit it warns; we check the size ourselves just below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except Image.DecompressionBombError:  # Pillow's hard limit, twice its MAX_IMAGE_PIXELS
-        limit = _pixel_limit(None)
-        raise DigitRecognizerError(
-            f"{path}: image is too large to decode safely: over {2 * limit / 1e6:.0f} "
-            f"megapixels, more than the {limit / 1e6:.0f} megapixels read; downscale it first"
-        ) from None
+        raise _too_big(str(path), f"over {2 * _pixel_limit() / 1e6:.0f} megapixels") from None
     except UnidentifiedImageError:
         raise DigitRecognizerError(
             f"{path}: not an image (expected a {FORMATS} file)"
@@ -120,9 +126,9 @@ def open_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, tuple[i
         raise DigitRecognizerError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     with image:
         width, height = image.size
-        limit = _pixel_limit(image.format)
-        if width * height > limit:
-            raise _too_big(str(path), width, height, limit)
+        size = f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels)"
+        if width * height > _pixel_limit():
+            raise _too_big(str(path), size)
         try:
             work = _work_image(image)
             gray = _gray(work)
@@ -130,7 +136,7 @@ def open_image(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, tuple[i
         except DigitRecognizerError as exc:
             raise DigitRecognizerError(f"{path}: {exc}") from None
         except MemoryError:
-            raise _too_big(str(path), width, height, limit) from None
+            raise _too_big(str(path), size) from None
         except Exception as exc:  # Pillow raises many types for corrupt files
             detail = str(exc) or type(exc).__name__
             raise DigitRecognizerError(
@@ -245,8 +251,11 @@ def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.clip(np.asarray(resized, dtype=np.float32), 0, 1)
 
 
-def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def ink_image(gray: np.ndarray, ruled: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
     """Ink intensity (0..1, bright ink on black) and ink mask of a grayscale picture.
+
+    With `ruled` (an upright sheet of paper), the ruled lines are taken out first: marks
+    that run straight across a good part of the sheet (`RULE_LENGTH`), which no digit does.
 
     Returns (ink, mask, inverted). Noise is smoothed with a small Gaussian first. The
     background is the picture's median: light when it is nearer the brightest than the darkest
@@ -271,6 +280,11 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     background = np.asarray(Image.fromarray(background.astype(np.float32)).resize(
         (bright.shape[1], bright.shape[0]), Image.Resampling.BILINEAR))
     flat = np.clip(bright - background, 0, None).astype(np.float32)
+    if ruled:
+        length = max(15, round(RULE_LENGTH * flat.shape[1]))
+        rules = ndimage.maximum_filter1d(ndimage.minimum_filter1d(flat, length, axis=1),
+                                         length, axis=1)
+        flat = np.clip(flat - rules, 0, None)
     if float(np.percentile(flat, 99.99)) - float(np.median(flat)) < 0.08:  # no contrast
         return np.zeros_like(flat), np.zeros(flat.shape, bool), inverted
     threshold = filters.threshold_otsu(flat)
@@ -391,10 +405,13 @@ def mnist_style(ink: np.ndarray) -> np.ndarray:
 
 
 def prepare(
-    image: str | os.PathLike | Image.Image | np.ndarray, source: str | None = None
+    image: str | os.PathLike | Image.Image | np.ndarray, source: str | None = None,
+    find_sheet: bool = True,
 ) -> Prepared:
     """Read the digits in a picture (a file path, a Pillow image or an array), left to right.
 
+    With `find_sheet`, a photo of a sheet of paper lying on a desk is first cut to the sheet
+    and straightened (`sheet.find_sheet`); other pictures are read whole.
     Raises DigitRecognizerError when the file cannot be read or no ink is found.
     """
     if isinstance(image, (str, os.PathLike)):
@@ -410,12 +427,21 @@ def prepare(
             preview = _preview(work, gray)
         except DigitRecognizerError as exc:
             raise DigitRecognizerError(f"{source}: {exc}") from None
-    ink, mask, inverted = ink_image(gray)
+    paper = sheet.find_sheet(gray, preview) if find_sheet else None
+    if paper is not None:
+        gray, preview = paper.gray, paper.preview
+    ink, mask, inverted = ink_image(gray, ruled=paper is not None)
+    if inverted and float(np.median(gray)) < LIGHT_SURFACE:
+        raise DigitRecognizerError(
+            f"{source}: no digit found: no sheet of paper or other light surface in the "
+            "picture (write in dark ink on light paper, and fill most of the frame with it)"
+        )
     found = find_digits(mask)
     if not found:
+        where = "on the sheet of paper" if paper is not None else "in the picture"
         raise DigitRecognizerError(
-            f"{source}: no ink found: the picture looks blank (write the digits darker or "
-            "crop the picture closer to them)"
+            f"{source}: no digit found: nothing is written {where} (write the digits darker, "
+            "or fill more of the frame with them)"
         )
     if len(found) > MAX_DIGITS:
         raise DigitRecognizerError(

@@ -24,8 +24,17 @@ from digit_recognizer.reading import images
 DEFAULT_MODEL = Path("outputs/models/best.keras")
 DEFAULT_FIGURE_DIR = Path("outputs/predictions")
 TOP_K = 3
-# Below this probability a digit is flagged as unsure in the text output.
-UNSURE = 0.5
+# Each digit is read as it is and shifted by one pixel each way: a reading that holds under
+# such shifts is made for a reason, one that flips is not (`confidence`).
+SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+# Below this confidence a digit is marked unsure. Chosen on the calibration set of
+# bench/photo_reading.py (generated desk photos, apart from the set it reports): with the
+# default run's model, the wrong readings' confidences reached 0.885 there
+# (bench/results/photo_reading-quick.json); a stronger model's stay lower.
+UNSURE = 0.9
+# A picture none of whose marks is a typical digit read with this confidence says "no digit".
+NOT_A_DIGIT = 0.2
+NOT_FOUND = "the marks in the picture do not look like digits"
 BATCH = 256
 
 
@@ -34,10 +43,16 @@ class DigitReading:
     """The model's reading of one digit."""
 
     digit: int
-    probability: float
-    probabilities: np.ndarray  # (10,) float, softmax
+    probability: float  # of `digit`, averaged over the input and its shifts
+    probabilities: np.ndarray  # (10,) float, softmax, averaged likewise
     image: np.ndarray  # uint8 (28, 28), the input the model saw
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the working picture
+    confidence: float = 1.0  # the least probability of `digit` over the input and its shifts
+    typical: bool = True  # near the digits the model trained on (learning.typicality)
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < UNSURE or not self.typical
 
     @property
     def top(self) -> list[tuple[int, float]]:
@@ -60,16 +75,26 @@ class Reading:
         """The digits left to right, as a string (keeps leading zeros: "0123")."""
         return "".join(str(d.digit) for d in self.digits)
 
+    @property
+    def found(self) -> bool:
+        """Whether any mark reads as a digit at all: near the digits the model knows, and
+        read with a confidence of NOT_A_DIGIT or more. A letter, a doodle or a shadow is none."""
+        return any(d.typical and d.confidence >= NOT_A_DIGIT for d in self.digits)
+
     def to_dict(self) -> dict:
         return {
             "image": self.source,
-            "number": self.number,
+            "number": self.number if self.found else "",
             "size": list(self.prepared.original_size),
             "inverted": self.prepared.inverted,
+            "digit_found": self.found,
             "digits": [
                 {
                     "digit": d.digit,
                     "probability": round(d.probability, 6),
+                    "confidence": round(d.confidence, 6),
+                    "typical": d.typical,
+                    "unsure": d.unsure,
                     "top3": [{"digit": k, "probability": round(p, 6)} for k, p in d.top],
                     "box": list(d.box),
                 }
@@ -110,11 +135,15 @@ def load_model(path: str | os.PathLike | None = None):
     return model
 
 
+def model_input(model, inputs: np.ndarray) -> np.ndarray:
+    """uint8 MNIST-style images (n, 28, 28) as the model takes them: pixels/255, a channel."""
+    x = np.asarray(inputs, dtype=np.float32)[..., None] / 255.0
+    return x[..., 0] if tuple(model.input_shape[1:]) == (28, 28) else x
+
+
 def probabilities(model, inputs: np.ndarray) -> np.ndarray:
     """Class probabilities (n, 10) for uint8 MNIST-style images (n, 28, 28)."""
-    x = np.asarray(inputs, dtype=np.float32)[..., None] / 255.0
-    if tuple(model.input_shape[1:]) == (28, 28):
-        x = x[..., 0]
+    x = model_input(model, inputs)
     if len(x) <= BATCH:  # one batch: predict_on_batch skips predict's set-up (~50 ms)
         probs = np.asarray(model.predict_on_batch(x), dtype=np.float64)
     else:
@@ -125,17 +154,45 @@ def probabilities(model, inputs: np.ndarray) -> np.ndarray:
     return probs
 
 
+def shifted(inputs: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) images -> (n, len(SHIFTS), 28, 28): each as it is and moved by SHIFTS."""
+    out = np.zeros((len(inputs), len(SHIFTS), *inputs.shape[1:]), inputs.dtype)
+    for i, (down, right) in enumerate(SHIFTS):
+        rows = slice(max(down, 0), inputs.shape[1] + min(down, 0))
+        cols = slice(max(right, 0), inputs.shape[2] + min(right, 0))
+        source = (slice(None), slice(max(-down, 0), inputs.shape[1] - max(down, 0)),
+                  slice(max(-right, 0), inputs.shape[2] - max(right, 0)))
+        out[:, i, rows, cols] = inputs[source]
+    return out
+
+
+def confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From (n, len(SHIFTS), 10) probabilities: the reading (the average's most likely digit),
+    the average, and the confidence (the least probability any shift gives that digit)."""
+    mean = probs.mean(axis=1)
+    best = mean.argmax(axis=1)
+    return best, mean, probs[np.arange(len(probs)), :, best].min(axis=1)
+
+
 def read_prepared(prepared: Sequence[images.Prepared], model) -> list[Reading]:
-    """Run the model once on the digits of all the prepared pictures."""
+    """Run the model once on the digits of all the prepared pictures and their shifts."""
     if not prepared:
         return []
-    probs = probabilities(model, np.concatenate([p.inputs for p in prepared]))
+    from digit_recognizer.learning.typicality import Typicality
+
+    inputs = np.concatenate([p.inputs for p in prepared])
+    probs = probabilities(model, shifted(inputs).reshape(-1, *inputs.shape[1:]))
+    best, mean, sure = confidence(probs.reshape(len(inputs), len(SHIFTS), -1))
+    typicality = Typicality.fit(model)
+    typical = np.ones(len(inputs), bool) if typicality is None else \
+        typicality.distance(model_input(model, inputs)) <= typicality.limit
     readings, start = [], 0
     for picture in prepared:
         digits = []
-        for digit, p in zip(picture.digits, probs[start:start + len(picture.digits)], strict=True):
-            best = int(np.argmax(p))
-            digits.append(DigitReading(best, float(p[best]), p, digit.image, digit.box))
+        for k, digit in enumerate(picture.digits, start=start):
+            digits.append(DigitReading(int(best[k]), float(mean[k, best[k]]), mean[k],
+                                       digit.image, digit.box, float(sure[k]),
+                                       bool(typical[k])))
         start += len(picture.digits)
         readings.append(Reading(picture.source, picture, digits))
     return readings
@@ -153,10 +210,12 @@ def read_pictures(
 
 def describe(reading: Reading) -> str:
     """The human-readable report of one reading."""
+    if not reading.found:
+        return f"{reading.source}: no digit found ({NOT_FOUND})"
     lines = [f"{reading.source}: {reading.number}"]
     for i, digit in enumerate(reading.digits, start=1):
         top = ", ".join(f"{d} {p:.1%}" for d, p in digit.top)
-        unsure = "  (unsure)" if digit.probability < UNSURE else ""
+        unsure = f"  (unsure: confidence {digit.confidence:.0%})" if digit.unsure else ""
         lines.append(f"  digit {i}: {digit.digit} ({digit.probability:.1%})  top-3: {top}{unsure}")
     if reading.figure:
         lines.append(f"  figure: {reading.figure}")

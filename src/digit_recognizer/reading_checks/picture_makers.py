@@ -9,13 +9,14 @@ never imports it.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digit_recognizer import fileio
 from digit_recognizer.datasets import data
@@ -216,4 +217,171 @@ def render_numbers(digits: np.ndarray, labels: np.ndarray, count: int, seed: int
         picture = render(list(digits[list(rows)]), style, rng,
                          (60, 110) if size > 1 else (110, 200))
         rendered.append(Rendered(picture, "".join(str(labels[r]) for r in rows), style, rows))
+    return rendered
+
+
+# --------------------------------------------------------------------------- photos of a sheet
+
+# Desks a sheet of paper lies on (RGB 0..1): wood, gray laminate, a dark desk, a green mat.
+DESKS = ((0.47, 0.31, 0.18), (0.36, 0.36, 0.38), (0.16, 0.15, 0.17), (0.22, 0.36, 0.25))
+# Phone photos' sizes (width, height), portrait or landscape.
+PHONE_SIZES = ((1200, 1600), (960, 1280), (1536, 2048), (1600, 1200))
+NON_DIGITS = ("blank sheet", "desk", "letters")
+
+
+def desk_photo(digits: Sequence[np.ndarray] | None, rng: np.random.Generator, *,
+               letters: str = "", ruled: bool | None = None) -> Image.Image:
+    """A phone photo of a sheet of paper lying on a desk, RGB, with the digits (28x28 MNIST,
+    bright on black) written on it in dark ink, or `letters` in a font, or nothing.
+
+    The sheet is tilted (up to 8 degrees), fills half to all of the frame (its edges may leave
+    it), sometimes ruled; the desk is wood, laminate, dark or a mat, with a pen beside the
+    sheet half of the time; the light is uneven with a soft shadow; the photo is a little
+    blurred, saved as JPEG, and sized as phones take them.
+    """
+    side = int(rng.integers(60, 111))
+    if digits is not None and len(digits):
+        ink = _line_of([_glyph(d, side, 8.0, rng) for d in digits], side, rng)
+    elif letters:
+        ink = _letters(letters, side)
+    else:
+        ink = np.zeros((side, side * 3), np.float32)
+    sheet = _sheet(ink, side, rng, ruled=bool(rng.random() < 0.4) if ruled is None else ruled)
+    size = PHONE_SIZES[int(rng.integers(len(PHONE_SIZES)))]
+    frame = on_desk(sheet, size, rng, tilt=float(rng.uniform(-8, 8)),
+                    fill=float(rng.uniform(0.5, 1.05)), pen=bool(rng.random() < 0.5))
+    width, height = size
+    picture = np.asarray(frame, np.float32) / 255
+    picture = picture * _light(height, width, rng)[:, :, None]
+    picture += rng.normal(0, 0.015, picture.shape)
+    photo = Image.fromarray(np.round(np.clip(picture, 0, 1) * 255).astype(np.uint8))
+    photo = photo.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.6))))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=int(rng.integers(60, 92)))
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def on_desk(sheet: Image.Image, size: tuple[int, int], rng: np.random.Generator, *,
+            tilt: float, fill: float, pen: bool) -> Image.Image:
+    """`sheet` (RGBA) lying on a desk, turned by `tilt` degrees, its longer side `fill` of the
+    frame's (`size`: width, height), near the centre, with a pen beside it or not. RGB."""
+    width, height = size
+    frame = _desk(width, height, rng)
+    scale = fill * max(width, height) / max(sheet.width, sheet.height)
+    if sheet.width > sheet.height and width < height:  # keep the writing's size sensible
+        scale = fill * width / sheet.width
+    sheet = sheet.resize((max(1, round(sheet.width * scale)), max(1, round(sheet.height * scale))),
+                         Image.Resampling.BICUBIC)
+    sheet = sheet.rotate(tilt, Image.Resampling.BICUBIC, expand=True)
+    x = int((width - sheet.width) / 2 + rng.uniform(-0.1, 0.1) * width)
+    y = int((height - sheet.height) / 2 + rng.uniform(-0.1, 0.1) * height)
+    if pen:
+        _pen(frame, rng)
+    frame.paste(sheet, (x, y), sheet)
+    return frame
+
+
+def _letters(text: str, side: int) -> np.ndarray:
+    """Letters in a plain font, about as tall as a digit written at `side`, as float ink."""
+    font = ImageFont.load_default(size=int(side * 0.8))
+    left, top, right, bottom = font.getbbox(text, stroke_width=max(1, side // 25))
+    canvas = Image.new("L", (right + side // 2, bottom + side // 2), 0)
+    ImageDraw.Draw(canvas).text((side // 4 - left, side // 4 - top), text, fill=255, font=font,
+                                stroke_width=max(1, side // 25), stroke_fill=255)
+    return np.asarray(canvas, np.float32) / 255
+
+
+def _sheet(ink: np.ndarray, side: int, rng: np.random.Generator, ruled: bool) -> Image.Image:
+    """The writing on a sheet of paper (A4's 1:1.41, portrait or landscape), RGBA."""
+    portrait = rng.random() < 0.5
+    width = max(ink.shape[1] + 2 * side, int(ink.shape[0] * 3))
+    height = int(width * (1.41 if portrait else 1 / 1.41))
+    height = max(height, ink.shape[0] + 2 * side)
+    top = int(rng.uniform(0.15, 0.7) * (height - ink.shape[0]))
+    left = int(rng.uniform(0.2, 0.8) * (width - ink.shape[1]))
+    writing = np.zeros((height, width), np.float32)
+    writing[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    paper = np.full((height, width, 3), rng.uniform(0.86, 0.97), np.float32)
+    paper *= np.array([1.0, rng.uniform(0.97, 1.0), rng.uniform(0.9, 0.99)], np.float32)
+    if ruled:  # light blue lines, a digit and a half apart, the writing sitting on one
+        spacing = int(side * rng.uniform(1.2, 1.6))
+        for row in range((top + ink.shape[0]) % spacing, height, spacing):
+            paper[row:row + max(1, side // 40)] *= np.array([0.78, 0.85, 1.0], np.float32)
+    color = np.array([0.1, 0.1, 0.2], np.float32) * rng.uniform(0.3, 1.2)
+    darkness = rng.uniform(0.8, 0.95) * writing[:, :, None]
+    paper = paper * (1 - darkness) + color * darkness
+    rgba = np.dstack([np.round(paper * 255), np.full((height, width), 255)]).astype(np.uint8)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def _desk(width: int, height: int, rng: np.random.Generator) -> Image.Image:
+    """A desk's surface: one of DESKS, with wood grain or a mottled texture."""
+    base = np.array(DESKS[int(rng.integers(len(DESKS)))], np.float32) * rng.uniform(0.85, 1.15)
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    cols = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    grain = 0.06 * np.sin(2 * np.pi * (rng.uniform(8, 30) * rows + 0.5 * np.sin(
+        2 * np.pi * rng.uniform(1, 3) * cols)))
+    texture = 1 + grain + rng.normal(0, 0.02, (height, width)).astype(np.float32)
+    surface = np.clip(base[None, None, :] * texture[:, :, None], 0, 1)
+    return Image.fromarray(np.round(surface * 255).astype(np.uint8))
+
+
+def _pen(frame: Image.Image, rng: np.random.Generator) -> None:
+    """A dark pen lying on the desk near the frame's left or right edge."""
+    width, height = frame.size
+    length, thick = int(height * rng.uniform(0.3, 0.5)), int(width * rng.uniform(0.02, 0.035))
+    pen = Image.new("RGBA", (thick, length), (0, 0, 0, 0))
+    ImageDraw.Draw(pen).rounded_rectangle((0, 0, thick - 1, length - 1), radius=thick // 2,
+                                          fill=(25, 25, 60, 255))
+    pen = pen.rotate(float(rng.uniform(-25, 25)), Image.Resampling.BICUBIC, expand=True)
+    x = int(rng.uniform(0.01, 0.06) * width) if rng.random() < 0.5 else \
+        int(width - pen.width - rng.uniform(0.01, 0.06) * width)
+    frame.paste(pen, (x, int(rng.uniform(0.1, 0.5) * height)), pen)
+
+
+def _light(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """Uneven light (a gradient) times a soft shadow (a phone or a hand), 0..1."""
+    rows, cols = np.indices((height, width), dtype=np.float32)
+    rows /= height
+    cols /= width
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * (cols - 0.5) + np.sin(angle) * (rows - 0.5) + 0.5
+    light = 1 - rng.uniform(0.1, 0.3) * ramp
+    cy, cx, radius = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.2, 0.4)
+    shadow = np.exp(-((rows - cy) ** 2 + (cols - cx) ** 2) / (2 * radius ** 2))
+    return (light * (1 - rng.uniform(0.1, 0.3) * shadow)).astype(np.float32)
+
+
+def render_desk_photos(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
+                       lengths: tuple[int, int] = (3, 5)) -> list[Rendered]:
+    """`count` desk photos of numbers (`desk_photo`), written with rows of `digits` drawn
+    without replacement, seeded."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(lengths[0], lengths[1] + 1, count)
+    order = rng.permutation(len(digits))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    rendered = []
+    for i, size in enumerate(sizes):
+        rows = tuple(int(r) for r in order[starts[i]:starts[i] + size])
+        picture = desk_photo(list(digits[list(rows)]), rng)
+        rendered.append(Rendered(picture, "".join(str(labels[r]) for r in rows), "desk", rows))
+    return rendered
+
+
+def render_non_digits(count: int, seed: int) -> list[Rendered]:
+    """`count` desk photos with no digit on them: a blank sheet, the desk alone, letters."""
+    rng = np.random.default_rng(seed)
+    rendered = []
+    for i in range(count):
+        kind = NON_DIGITS[i % len(NON_DIGITS)]
+        if kind == "desk":
+            width, height = PHONE_SIZES[int(rng.integers(len(PHONE_SIZES)))]
+            frame = _desk(width, height, rng)
+            if rng.random() < 0.7:
+                _pen(frame, rng)
+            picture = frame
+        else:
+            word = "".join(rng.choice(list("ACEFHKLMNPRTWXYaehknrtwxy"), int(rng.integers(1, 4))))
+            picture = desk_photo(None, rng, letters=word if kind == "letters" else "")
+        rendered.append(Rendered(picture, "", kind.replace(" ", "_"), ()))
     return rendered
