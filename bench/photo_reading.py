@@ -13,8 +13,9 @@ Each set is read twice with the same model:
 - before: the whole picture, and a digit marked unsure below 50% (the rule of 2026-11);
 - after: the sheet found and straightened first, and a digit marked unsure when its
   confidence (`predict.confidence`: the least probability that the input and its one-pixel
-  shifts give the reading) is below `predict.UNSURE`, or when it lies far from the digits the
-  model trained on (`learning.typicality`); a picture none of whose marks is a near digit
+  shifts give the reading) is below the model's own level (`learning.calibration`), or when
+  it lies far from the digits the model trained on (likewise); a picture none of whose marks
+  is a near digit
   read with `predict.NOT_A_DIGIT` or more says that no digit was found.
 
 Reported per set: numbers read right; readings that are wrong with no digit marked unsure
@@ -39,6 +40,8 @@ import numpy as np
 from digit_recognizer import fileio
 from digit_recognizer.datasets import data
 from digit_recognizer.errors import DigitRecognizerError
+from digit_recognizer.learning import calibration
+from digit_recognizer.learning.calibration import Calibration
 from digit_recognizer.reading import images, predict
 from digit_recognizer.reading_checks import picture_makers
 
@@ -50,7 +53,7 @@ def pictures(photos: int, non_digits: int, seed: int):
     folder = data.sample_dir()
     test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
     labels = data.read_answer_key(folder / "answer_key.csv.gz")
-    rows = picture_makers.unseen_sample_rows()
+    rows = calibration.unseen_sample_rows()
     rng = np.random.default_rng(seed)
     rows = rng.permutation(rows)
     desk = picture_makers.render_desk_photos(test[rows], labels[rows], photos, seed)
@@ -115,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         "model": str(Path(args.model).resolve().relative_to(ROOT)
                      if Path(args.model).resolve().is_relative_to(ROOT) else args.model),
         "command": "python bench/photo_reading.py " + " ".join(sys.argv[1:]),
-        "thresholds": {"unsure": predict.UNSURE, "not_a_digit": predict.NOT_A_DIGIT,
-                       "old_unsure": OLD_UNSURE},
+        "thresholds": {"unsure_of_this_model": Calibration.fit(model, predict.UNSURE).unsure,
+                       "right_share": calibration.RIGHT_SHARE,
+                       "not_a_digit": predict.NOT_A_DIGIT, "old_unsure": OLD_UNSURE},
         "sets": {},
     }
     for name, seed in (("calibration", args.calibration_seed), ("evaluation", args.seed)):

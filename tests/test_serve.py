@@ -28,7 +28,7 @@ from test_packaging import pins
 
 from digit_recognizer.datasets import data
 from digit_recognizer.demo import page as demo
-from digit_recognizer.reading import images
+from digit_recognizer.reading import images, predict
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -91,10 +91,11 @@ def test_a_drawing_on_a_transparent_canvas_is_split_into_digits(sample):
     assert drawing.mode == "RGBA" and drawing.getextrema()[3] == (0, 255)
     page = reader.read_drawing({"background": None, "layers": [], "composite": drawing})
     assert 'data-testid="reading-number">7777<' in page
-    [inputs] = model.inputs
-    assert inputs.shape == (4, 28, 28, 1)
+    [inputs] = model.inputs  # one call: each digit as it is, then shifted (predict.SHIFTS)
+    assert inputs.shape == (4 * len(predict.SHIFTS), 28, 28, 1)
     expected = images.prepare(drawing).inputs  # the one code path: images.prepare
-    np.testing.assert_array_equal(np.round(inputs[..., 0] * 255).astype(np.uint8), expected)
+    as_is = inputs[::len(predict.SHIFTS), ..., 0]
+    np.testing.assert_array_equal(np.round(as_is * 255).astype(np.uint8), expected)
     for digit in expected:  # bright ink on black, centred
         assert digit[0].max() == 0 and digit[:, 0].max() == 0 and digit.max() == 255
     assert page.count('class="dr-digit"') == 4 and page.count("<img") == 4

@@ -27,10 +27,8 @@ TOP_K = 3
 # Each digit is read as it is and shifted by one pixel each way: a reading that holds under
 # such shifts is made for a reason, one that flips is not (`confidence`).
 SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
-# Below this confidence a digit is marked unsure. Chosen on the calibration set of
-# bench/photo_reading.py (generated desk photos, apart from the set it reports): with the
-# default run's model, the wrong readings' confidences reached 0.885 there
-# (bench/results/photo_reading-quick.json); a stronger model's stay lower.
+# Below its model's own level (learning.calibration) a digit is marked unsure; this level
+# serves a model that cannot be calibrated (not a Keras model).
 UNSURE = 0.9
 # A picture none of whose marks is a typical digit read with this confidence says "no digit".
 NOT_A_DIGIT = 0.2
@@ -48,11 +46,12 @@ class DigitReading:
     image: np.ndarray  # uint8 (28, 28), the input the model saw
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the working picture
     confidence: float = 1.0  # the least probability of `digit` over the input and its shifts
-    typical: bool = True  # near the digits the model trained on (learning.typicality)
+    typical: bool = True  # near the digits the model trained on (learning.calibration)
+    unsure_below: float = UNSURE  # the model's own level (learning.calibration)
 
     @property
     def unsure(self) -> bool:
-        return self.confidence < UNSURE or not self.typical
+        return self.confidence < self.unsure_below or not self.typical
 
     @property
     def top(self) -> list[tuple[int, float]]:
@@ -174,25 +173,30 @@ def confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return best, mean, probs[np.arange(len(probs)), :, best].min(axis=1)
 
 
+def read_digits(model, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One model call on uint8 digits (n, 28, 28) and their shifts: `confidence`'s reading,
+    average and confidence."""
+    probs = probabilities(model, shifted(inputs).reshape(-1, *inputs.shape[1:]))
+    return confidence(probs.reshape(len(inputs), len(SHIFTS), -1))
+
+
 def read_prepared(prepared: Sequence[images.Prepared], model) -> list[Reading]:
     """Run the model once on the digits of all the prepared pictures and their shifts."""
     if not prepared:
         return []
-    from digit_recognizer.learning.typicality import Typicality
+    from digit_recognizer.learning.calibration import Calibration
 
+    calibration = Calibration.fit(model, UNSURE)
     inputs = np.concatenate([p.inputs for p in prepared])
-    probs = probabilities(model, shifted(inputs).reshape(-1, *inputs.shape[1:]))
-    best, mean, sure = confidence(probs.reshape(len(inputs), len(SHIFTS), -1))
-    typicality = Typicality.fit(model)
-    typical = np.ones(len(inputs), bool) if typicality is None else \
-        typicality.distance(model_input(model, inputs)) <= typicality.limit
+    best, mean, sure = read_digits(model, inputs)
+    typical = calibration.typical(model_input(model, inputs))
     readings, start = [], 0
     for picture in prepared:
         digits = []
         for k, digit in enumerate(picture.digits, start=start):
             digits.append(DigitReading(int(best[k]), float(mean[k, best[k]]), mean[k],
                                        digit.image, digit.box, float(sure[k]),
-                                       bool(typical[k])))
+                                       bool(typical[k]), calibration.unsure))
         start += len(picture.digits)
         readings.append(Reading(picture.source, picture, digits))
     return readings

@@ -20,9 +20,11 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digit_recognizer import fileio
 from digit_recognizer.datasets import data
+from digit_recognizer.learning import calibration
 from digit_recognizer.reading.images import EXAMPLES
 
 STYLES = ("photo", "chalk", "scan")
+HELD_OUT_STYLES = (*STYLES, "desk")  # 09's pictures of numbers: and phone photos of a sheet
 # How each shipped example (images.EXAMPLES) is drawn.
 EXAMPLE_STYLES = {"seven.jpg": "photo", "three.png": "drawing", "four_chalk.jpg": "chalk",
                   "year_1969.jpg": "photo", "phone_5550123.png": "scan"}
@@ -104,8 +106,11 @@ def _line_of(glyphs: list[np.ndarray], side: int, rng: np.random.Generator) -> n
 def render(digits: Sequence[np.ndarray], style: str, rng: np.random.Generator,
            digit_px: tuple[int, int]) -> Image.Image:
     """Digits written in one of the styles: "photo" (dark ink on uneven paper, RGB), "chalk"
-    (light on a dark board, RGB), "scan" (gray, even light, little noise) or "drawing" (one
+    (light on a dark board, RGB), "scan" (gray, even light, little noise), "desk" (a phone
+    photo of a sheet lying on a desk, `desk_photo`; `digit_px` is its own) or "drawing" (one
     digit in dark blue ink on a transparent canvas, RGBA)."""
+    if style == "desk":
+        return desk_photo(digits, rng)
     if style == "drawing":
         alpha = Image.fromarray(np.asarray(digits[0], np.uint8)).resize(
             (digit_px[1], digit_px[1]), Image.Resampling.BICUBIC)
@@ -122,19 +127,6 @@ def render(digits: Sequence[np.ndarray], style: str, rng: np.random.Generator,
 
 
 # --------------------------------------------------------------------------- shipped examples
-
-
-def unseen_sample_rows() -> np.ndarray:
-    """The embedded sample's test rows (0-based) that no model of this project trains on.
-
-    They are MNIST test images (`data.sample_rows`), so not among the sample's training rows,
-    and their MNIST images fall among the hidden test rows of the local competition built from
-    all of MNIST (`data.competition_rows`: MNIST's test images follow its 60,000 train images),
-    so not among that competition's training rows either.
-    """
-    _, sample_test = data.sample_rows()
-    _, competition_test = data.competition_rows()
-    return np.flatnonzero(np.isin(data.MNIST_TRAIN_SIZE + sample_test, competition_test))
 
 
 def example_rows(numbers: Sequence[str], labels: np.ndarray,
@@ -156,7 +148,7 @@ def example_rows(numbers: Sequence[str], labels: np.ndarray,
 def make_examples(out_dir: str | os.PathLike, seed: int = EXAMPLES_SEED) -> list[Path]:
     """Write the shipped example pictures (`images.EXAMPLES`), deterministically.
 
-    The digits are sample test rows from `unseen_sample_rows`, the first ones with each label,
+    The digits are sample test rows from `data.unseen_sample_rows`, the first ones with each label,
     and the rendering is seeded.
     """
     folder = data.sample_dir()
@@ -166,7 +158,8 @@ def make_examples(out_dir: str | os.PathLike, seed: int = EXAMPLES_SEED) -> list
     rng = np.random.default_rng(seed)
     written = []
     for (name, number), rows in zip(EXAMPLES, example_rows(numbers, labels,
-                                                          unseen_sample_rows()), strict=True):
+                                                          calibration.unseen_sample_rows()),
+                                                          strict=True):
         size = (60, 80) if len(number) > 1 else (120, 160)
         picture = render(list(test[rows]), EXAMPLE_STYLES[name], rng, size)
         written.append(_save(picture, Path(out_dir) / name))
