@@ -21,8 +21,8 @@ Each set is read twice with the same model:
 Reported per set: numbers read right; readings that are wrong with no digit marked unsure
 (a confident wrong answer); pictures with no digit that got a number with no unsure mark; and
 the least confidence of each wrong reading, which shows the UNSURE that the calibration set
-supports. Writes
-bench/results/photo_reading.json.
+supports. Writes bench/results/photo_reading.json (--output to name another);
+`--table FILE...` prints the README's table from such files.
 
 A benchmark, not a test: the rates depend on the model.
 """
@@ -100,7 +100,27 @@ def score(desk, others, model, after: bool) -> dict:
     }
 
 
+def markdown_table(records: dict[str, dict]) -> str:
+    """The README's table: per record (named by its file) and set, before and after."""
+    lines = ["| model | set | reading | numbers read right | wrong, no unsure mark | "
+             "right, marked unsure | no-digit pictures given a sure number |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, record in records.items():
+        for set_name, result in record["sets"].items():
+            for when in ("before", "after"):
+                got = result[when]
+                lines.append(
+                    f"| `{name}` | {set_name} | {when} | {got['read_right']} / {got['photos']} "
+                    f"| {got['wrong_without_unsure_mark']} | {got['right_but_marked_unsure']} "
+                    f"| {got['non_digit_given_a_sure_number']} / {got['non_digit_pictures']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"]:
+        print(markdown_table({Path(p).stem: fileio.read_json(Path(p)) for p in argv[1:]}))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "outputs" / "models" / "best.keras"))
     parser.add_argument("--photos", type=int, default=40)

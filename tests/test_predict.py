@@ -235,7 +235,8 @@ def test_the_unsure_mark_and_no_digit_found():
                                True)
     assert predict.Reading("x.png", prepared, [digit(0.99), digit(0.1)]).found
     none = predict.Reading("x.png", prepared, [digit(predict.NOT_A_DIGIT - 0.01),
-                                               digit(0.99, typical=False)])
+                                               digit(predict.UNSURE - 0.01, typical=False)])
+    assert predict.Reading("x.png", prepared, [digit(0.99, typical=False)]).found
     assert not none.found and none.to_dict()["number"] == ""
     assert predict.describe(none) == f"x.png: no digit found ({predict.NOT_FOUND})"
     unsure = predict.describe(predict.Reading("x.png", prepared, [digit(0.5)]))

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import strokes
 from conftest import ROOT, run_cli
+from page_contrast import CONTRAST
 from PIL import Image
 from test_images import _png_header_only
 from test_packaging import pins
@@ -370,6 +371,11 @@ def test_a_drawn_number_is_split_and_the_page_is_saved(page, sample):
     _draw(page, "4096", test, labels)
     assert _reading(page) == "4096"
     assert page.locator("#reading .dr-digit img").count() == 4
+    # The small print under the number, and the webcam tips, are readable: WCAG AA's 4.5:1.
+    page.get_by_role("tab", name="Upload or webcam").click()
+    for small_print in ("#reading .dr-caption", "#photo-tips p"):
+        assert page.evaluate(CONTRAST, small_print) >= 4.5, small_print
+    page.get_by_role("tab", name="Draw").click()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(1000)  # the page fades the new reading in
     page.screenshot(path=str(SCREENSHOT))
@@ -404,14 +410,20 @@ def test_bad_input_is_answered_in_the_page_and_the_server_goes_on(page, server, 
     # Refused by the server (notes.png, huge.png) or by the page before it is sent (a file
     # whose type is not an image's, a file over the size limit): each time one message, the
     # current one, in the page's words; none of Gradio's pop-ups.
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
     for path, message in ((notes, "notes.png: not an image"),
                           (bomb, "huge.png: image is too large to decode safely: over 179 "
-                                 "megapixels"),
+                                 "megapixels; pictures of up to 89 megapixels are read"),
+                          (empty, "empty.png: the file is empty (0 bytes)"),
                           (text, "notes.txt: not an image (expected a PNG"),
                           (heavy, "heavy.png: the file is over 20 MB")):
         assert _reading(page, lambda path=path: _upload(page, path)).startswith(message)
         assert page.locator("#reading .dr-error").count() == 1
         assert page.locator(".toast-body").count() == 0
+        # The upload box is empty again, its drop zone back, with no broken preview.
+        page.get_by_text("Drop Image Here").wait_for()
+        assert page.locator("#photo img").count() == 0
     page.get_by_role("tab", name="Draw").click()
     page.click("#clear")
     page.wait_for_selector("#reading .dr-hint")

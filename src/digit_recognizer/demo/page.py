@@ -225,10 +225,14 @@ class Reader:
         return cls(predict.load_model(path), path.name)
 
     def warm_up(self) -> None:
-        """Readings of 1, 2 and 3 digits at start, so that the first visitors do not wait for
-        TensorFlow to set up (it traces the model for the first two batch shapes)."""
+        """The model's calibration, and readings of 1, 2 and 3 digits with their shifts, at
+        start, so that the first visitors do not wait for them (TensorFlow traces the model
+        for the first batch shapes)."""
+        from digit_recognizer.learning.calibration import Calibration
+
+        Calibration.fit(self.model, predict.UNSURE)
         for n in (1, 2, 3):
-            predict.probabilities(self.model, np.zeros((n, 28, 28), np.uint8))
+            predict.read_digits(self.model, np.zeros((n, 28, 28), np.uint8))
 
     # ---------------------------------------------------------------- the two inputs
 
@@ -432,13 +436,25 @@ def build_app(reader: Reader):
         # same as `predict`) rather than Gradio's own error.
         read_photo.click(reader.read_upload, photo, reading, api_name="read_photo",
                          concurrency_limit=2, preprocess=False)
-        photo.upload(reader.read_upload, photo, reading, api_name=False, concurrency_limit=2,
-                     preprocess=False)
+        # A file the server refuses leaves the upload box empty again, with its drop zone
+        # (Gradio would keep a broken preview until the visitor clicks X).
+        photo.upload(_reading_and_refused(reader, gr), photo, [reading, photo], api_name=False,
+                     concurrency_limit=2, preprocess=False)
         # The canvas's own "Clear canvas" button empties it (setting its value to None leaves
         # the strokes on the screen); the reading goes back to the hint.
         clear.click(lambda: HINT, None, reading, api_name=False, queue=False,
                     js=CLEAR_CANVAS)
     return app
+
+
+def _reading_and_refused(reader: Reader, gr):
+    """Reader.read_upload, and the upload box emptied when the file was refused."""
+
+    def read(value):
+        answer = reader.read_upload(value)
+        return answer, (None if 'class="dr-error"' in answer else gr.skip())
+
+    return read
 
 
 def _page_problem(reader: Reader):

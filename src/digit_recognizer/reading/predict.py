@@ -76,9 +76,11 @@ class Reading:
 
     @property
     def found(self) -> bool:
-        """Whether any mark reads as a digit at all: near the digits the model knows, and
-        read with a confidence of NOT_A_DIGIT or more. A letter, a doodle or a shadow is none."""
-        return any(d.typical and d.confidence >= NOT_A_DIGIT for d in self.digits)
+        """Whether any mark reads as a digit at all: read with a confidence of NOT_A_DIGIT or
+        more, and near the digits the model knows or read without doubt (it is then shown,
+        marked unsure). A letter, a doodle or a shadow is none."""
+        return any(d.confidence >= NOT_A_DIGIT and (d.typical or d.confidence >= d.unsure_below)
+                   for d in self.digits)
 
     def to_dict(self) -> dict:
         return {
