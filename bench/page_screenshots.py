@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digit_recognizer.datasets import data
-from digit_recognizer.learning import calibration
+from digit_recognizer.datasets import data, reference
 from digit_recognizer.reading_checks import picture_makers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +40,7 @@ def desk_photo(path: Path, seed: int) -> str:
     folder = data.sample_dir()
     test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
     labels = data.read_answer_key(folder / "answer_key.csv.gz")
-    rows = np.random.default_rng(seed).permutation(calibration.unseen_sample_rows())
+    rows = np.random.default_rng(seed).permutation(reference.unseen_sample_rows())
     [photo] = picture_makers.render_desk_photos(test[rows], labels[rows], 1, seed)
     photo.picture.save(path, quality=88)
     return photo.number

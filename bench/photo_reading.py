@@ -13,7 +13,7 @@ Each set is read twice with the same model:
 - before: the whole picture, and a digit marked unsure below 50% (the rule of 2026-11);
 - after: the sheet found and straightened first, and a digit marked unsure when its
   confidence (`predict.confidence`: the least probability that the input and its one-pixel
-  shifts give the reading) is below the model's own level (`learning.calibration`), or when
+  shifts give the reading) is below the model's own level (`reading.calibration`), or when
   it lies far from the digits the model trained on (likewise); a picture none of whose marks
   is a near digit
   read with `predict.NOT_A_DIGIT` or more says that no digit was found.
@@ -38,12 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from digit_recognizer import fileio
-from digit_recognizer.datasets import data
+from digit_recognizer.datasets import data, reference
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import calibration
-from digit_recognizer.learning.calibration import Calibration
-from digit_recognizer.reading import images, predict
-from digit_recognizer.reading_checks import picture_makers
+from digit_recognizer.reading import calibration, images, predict
+from digit_recognizer.reading_checks import handwriting_check, picture_makers
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_UNSURE = 0.5  # the rule before: the top softmax probability alone
@@ -53,7 +51,7 @@ def pictures(photos: int, non_digits: int, seed: int):
     folder = data.sample_dir()
     test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
     labels = data.read_answer_key(folder / "answer_key.csv.gz")
-    rows = calibration.unseen_sample_rows()
+    rows = reference.unseen_sample_rows()
     rng = np.random.default_rng(seed)
     rows = rng.permutation(rows)
     desk = picture_makers.render_desk_photos(test[rows], labels[rows], photos, seed)
@@ -66,7 +64,7 @@ def read(picture, model, after: bool) -> dict:
         prepared = images.prepare(picture, "photo", find_sheet=after)
     except DigitRecognizerError:
         return {"number": "", "found": False, "sure": False, "least": None}
-    reading = predict.read_prepared([prepared], model)[0]
+    reading = predict.read_prepared([prepared], model, handwriting_check.calibrated(model))[0]
     if after:
         least = min(d.confidence for d in reading.digits)
         found = reading.found
@@ -138,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": str(Path(args.model).resolve().relative_to(ROOT)
                      if Path(args.model).resolve().is_relative_to(ROOT) else args.model),
         "command": "python bench/photo_reading.py " + " ".join(sys.argv[1:]),
-        "thresholds": {"unsure_of_this_model": Calibration.fit(model, predict.UNSURE).unsure,
+        "thresholds": {"unsure_of_this_model": handwriting_check.calibrated(model).unsure,
                        "right_share": calibration.RIGHT_SHARE,
                        "not_a_digit": predict.NOT_A_DIGIT, "old_unsure": OLD_UNSURE},
         "sets": {},

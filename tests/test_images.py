@@ -13,9 +13,8 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from digit_recognizer.datasets import data
+from digit_recognizer.datasets import data, reference
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import calibration
 from digit_recognizer.reading import images, sheet
 from digit_recognizer.reading_checks import picture_makers
 from digit_recognizer.reading_checks.picture_makers import photo_like
@@ -361,7 +360,7 @@ def test_the_shipped_examples_are_reproducible(tmp_path):
 def test_the_example_digits_are_ones_no_model_trains_on():
     # Sample test rows are MNIST test images; those chosen are also hidden test rows of the
     # local competition built from all of MNIST, none of its training rows.
-    rows = calibration.unseen_sample_rows()
+    rows = reference.unseen_sample_rows()
     _, sample_test = data.sample_rows()
     competition_train, competition_test = data.competition_rows()
     mnist_index = data.MNIST_TRAIN_SIZE + sample_test
@@ -382,7 +381,7 @@ def test_the_readme_names_the_rows_of_its_example():
     labels = data.read_answer_key(data.sample_dir() / "answer_key.csv.gz")
     numbers = images.example_numbers()
     rows = picture_makers.example_rows(list(numbers.values()), labels,
-                                       calibration.unseen_sample_rows())
+                                       reference.unseen_sample_rows())
     ids = [str(r + 1) for r in rows[list(numbers).index("year_1969.jpg")]]
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"sample test rows {', '.join(ids[:-1])} and {ids[-1]} (their `ImageId`)" in readme
@@ -447,7 +446,7 @@ def test_images_and_the_cli_start_without_tensorflow():
 def desk_photos(sample):
     """Phone photos of numbers on a sheet lying on a desk (`picture_makers.desk_photo`)."""
     test, labels = sample
-    rows = calibration.unseen_sample_rows()
+    rows = reference.unseen_sample_rows()
     return picture_makers.render_desk_photos(test[rows], labels[rows], 8, seed=3)
 
 

@@ -11,9 +11,8 @@ from PIL import Image
 from test_images import _png_header_only
 
 from digit_recognizer import cli
-from digit_recognizer.datasets import data
+from digit_recognizer.datasets import data, reference
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import calibration
 from digit_recognizer.reading import images, predict
 from digit_recognizer.reading_checks import picture_makers
 from digit_recognizer.reading_checks.picture_makers import photo_like
@@ -250,13 +249,14 @@ def test_shapes_that_are_no_digit_are_not_typical(sample_test):
     letters too are measured by bench/photo_reading.py."""
     import keras
 
-    from digit_recognizer.learning.calibration import Calibration
+    from digit_recognizer.reading.calibration import Calibration, Reference
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
-    typicality = Calibration.fit(model, predict.UNSURE)
-    assert Calibration.fit(model, predict.UNSURE) is typicality  # fitted once per model
+    digits = Reference(*reference.calibration_digits())
+    typicality = Calibration.fit(model, digits)
+    assert Calibration.fit(model, digits) is typicality  # fitted once per model
     test, _ = sample_test
     near = typicality.distance(predict.model_input(model, test[:300])) <= typicality.limit
     assert near.mean() >= 0.97
@@ -276,7 +276,7 @@ def test_desk_photos_and_pictures_without_digits_through_the_command(model_path,
     sheet cut out), most read right; a desk with no paper says no digit found. (How often a
     wrong reading goes unmarked is a property of the model: bench/photo_reading.py.)"""
     test, labels = sample_test
-    rows = calibration.unseen_sample_rows()
+    rows = reference.unseen_sample_rows()
     photos = picture_makers.render_desk_photos(test[rows], labels[rows], 6, seed=11)
     paths = []
     for i, photo in enumerate(photos):

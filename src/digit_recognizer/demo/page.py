@@ -7,7 +7,8 @@ same preparation as `digit-recognizer predict` (`images.prepare`: grayscale, ink
 into digits, each scaled and centred MNIST-style) and the same model call
 (`predict.read_prepared`); the page shows the number, each digit's top-3 probabilities as bars,
 and the 28x28 inputs the model saw. Bad input (an empty canvas, a file that is not a picture, a
-huge picture, a picture with no ink) is answered with one line in the page; the server goes on.
+huge picture, a picture with no digit) is answered with one line in the page; the server goes
+on.
 
 The model loads once, at start. Gradio and TensorFlow are imported only when the app is built.
 """
@@ -30,7 +31,7 @@ from PIL import Image
 
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.reading import images, predict
+from digit_recognizer.reading import calibration, images, predict
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -213,24 +214,27 @@ class Reader:
     wrong with the input. It never raises, so a bad request leaves the server serving.
     """
 
-    def __init__(self, model, name: str = "model"):
+    def __init__(self, model, name: str = "model",
+                 calibrated: calibration.Calibration | None = None):
         self.model = model
         self.name = name
+        self.calibrated = calibrated  # the model's calibration (None: uncalibrated)
         self._lock = threading.Lock()  # one model call at a time (2 cores; Keras state)
         self._answers = itertools.count(1)  # each answer is numbered: a page can tell it is new
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> Reader:
+    def load(cls, path: str | os.PathLike | None = None,
+             reference: calibration.Reference | None = None) -> Reader:
+        """The model at `path`, calibrated on `reference` (fitted here, at start)."""
         path = Path(path) if path else predict.DEFAULT_MODEL
-        return cls(predict.load_model(path), path.name)
+        model = predict.load_model(path)
+        return cls(model, path.name,
+                   calibration.Calibration.fit(model, reference) if reference else None)
 
     def warm_up(self) -> None:
-        """The model's calibration, and readings of 1, 2 and 3 digits with their shifts, at
-        start, so that the first visitors do not wait for them (TensorFlow traces the model
-        for the first batch shapes)."""
-        from digit_recognizer.learning.calibration import Calibration
-
-        Calibration.fit(self.model, predict.UNSURE)
+        """Readings of 1, 2 and 3 digits with their shifts at start, so that the first
+        visitors do not wait for TensorFlow to set up (it traces the model for the first
+        batch shapes)."""
         for n in (1, 2, 3):
             predict.read_digits(self.model, np.zeros((n, 28, 28), np.uint8))
 
@@ -298,7 +302,7 @@ class Reader:
                 message = message.replace(str(picture), name)
             raise DigitRecognizerError(message) from None
         with self._lock:
-            [reading] = predict.read_prepared([prepared], self.model)
+            [reading] = predict.read_prepared([prepared], self.model, self.calibrated)
         return reading
 
     def read_picture(self, picture, source: str) -> str:
@@ -494,9 +498,10 @@ def launch(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
 
 
 def serve(model: str | os.PathLike | None = None, host: str = DEFAULT_HOST,
-          port: int = DEFAULT_PORT) -> None:
-    """Load the model, build the page and serve it until Ctrl-C or SIGTERM; prints the URL."""
-    reader = Reader.load(model)
+          port: int = DEFAULT_PORT, reference: calibration.Reference | None = None) -> None:
+    """Load the model (calibrated on `reference`), build the page and serve it until Ctrl-C
+    or SIGTERM; prints the URL."""
+    reader = Reader.load(model, reference)
     reader.warm_up()
     app = launch(build_app(reader), host, port)
     shown = "localhost" if host in ("0.0.0.0", "::") else host

@@ -12,9 +12,12 @@ from pathlib import Path
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from digit_recognizer.datasets import reference
     from digit_recognizer.demo import page as demo
+    from digit_recognizer.reading.calibration import Reference
 
-    demo.serve(args.model, args.host, args.port)
+    demo.serve(args.model, args.host, args.port,
+               Reference(*reference.calibration_digits()))
     return 0
 
 

@@ -13,8 +13,11 @@ photo of your own handwriting:
 4. for each digit, left to right: crop to its ink, thicken thin pen strokes to MNIST's stroke
    width, scale the longer side to 20 px, and centre it by its centre of mass in 28x28.
 
-Limits: one line of digits; digits that touch are read as one; a photo that shows the table
-around the paper should be cropped to the paper first.
+Before step 2, a photo of a sheet of paper lying on a desk is cut to the sheet and
+straightened (`sheet.find_sheet`), and its ruled lines are taken out; dark marks on a
+background darker than paper (a pen on a desk) are no writing at all.
+
+Limits: one line of digits; digits that touch are read as one.
 
 The result is uint8 like the training CSVs (0 = background, 255 = ink); the models take /255.
 This module needs no TensorFlow.

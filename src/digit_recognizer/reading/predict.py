@@ -1,9 +1,11 @@
 """Read your own handwriting with a trained model: predictions, top-3 and a figure.
 
 `read_pictures(paths, model)` prepares each picture the way MNIST was made (see `images`),
-runs the model once on all the digits, and returns one `Reading` per picture: the number read,
-each digit's probability and top-3. `plot_reading` draws the picture, each 28x28 input the model
-saw, and the probability bars.
+runs the model once on all the digits and their one-pixel shifts, and returns one `Reading`
+per picture: the number read, each digit's probability, top-3 and confidence (the least
+probability a shift gives the reading), whether it is unsure, and whether any digit was found
+at all (`calibration` says what the model's confidences are worth). `plot_reading`
+draws the picture, each 28x28 input the model saw, and the probability bars.
 
 TensorFlow is imported only inside `load_model` (and the model's own methods).
 """
@@ -20,6 +22,7 @@ import numpy as np
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.reading import images
+from digit_recognizer.reading.calibration import Calibration
 
 DEFAULT_MODEL = Path("outputs/models/best.keras")
 DEFAULT_FIGURE_DIR = Path("outputs/predictions")
@@ -27,8 +30,8 @@ TOP_K = 3
 # Each digit is read as it is and shifted by one pixel each way: a reading that holds under
 # such shifts is made for a reason, one that flips is not (`confidence`).
 SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
-# Below its model's own level (learning.calibration) a digit is marked unsure; this level
-# serves a model that cannot be calibrated (not a Keras model).
+# Below its model's own level (`calibration`) a digit is marked unsure; this level serves
+# readings without a calibration.
 UNSURE = 0.9
 # A picture none of whose marks is a typical digit read with this confidence says "no digit".
 NOT_A_DIGIT = 0.2
@@ -46,8 +49,8 @@ class DigitReading:
     image: np.ndarray  # uint8 (28, 28), the input the model saw
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the working picture
     confidence: float = 1.0  # the least probability of `digit` over the input and its shifts
-    typical: bool = True  # near the digits the model trained on (learning.calibration)
-    unsure_below: float = UNSURE  # the model's own level (learning.calibration)
+    typical: bool = True  # near the digits the model trained on (`calibration`)
+    unsure_below: float = UNSURE  # the model's own level (`calibration`)
 
     @property
     def unsure(self) -> bool:
@@ -182,13 +185,13 @@ def read_digits(model, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return confidence(probs.reshape(len(inputs), len(SHIFTS), -1))
 
 
-def read_prepared(prepared: Sequence[images.Prepared], model) -> list[Reading]:
-    """Run the model once on the digits of all the prepared pictures and their shifts."""
+def read_prepared(prepared: Sequence[images.Prepared], model,
+                  calibrated: Calibration | None = None) -> list[Reading]:
+    """Run the model once on the digits of all the prepared pictures and their shifts; with
+    the model's `calibrated` measures (`Calibration.fit`), else uncalibrated (UNSURE)."""
     if not prepared:
         return []
-    from digit_recognizer.learning.calibration import Calibration
-
-    calibration = Calibration.fit(model, UNSURE)
+    calibration = calibrated or Calibration(UNSURE)
     inputs = np.concatenate([p.inputs for p in prepared])
     best, mean, sure = read_digits(model, inputs)
     typical = calibration.typical(model_input(model, inputs))
@@ -205,10 +208,11 @@ def read_prepared(prepared: Sequence[images.Prepared], model) -> list[Reading]:
 
 
 def read_pictures(
-    pictures: Sequence[str | os.PathLike | np.ndarray], model
+    pictures: Sequence[str | os.PathLike | np.ndarray], model,
+    calibrated: Calibration | None = None,
 ) -> list[Reading]:
     """Prepare every picture first (so a bad file fails fast), then read them all."""
-    return read_prepared([images.prepare(p) for p in pictures], model)
+    return read_prepared([images.prepare(p) for p in pictures], model, calibrated)
 
 
 # --------------------------------------------------------------------------- output

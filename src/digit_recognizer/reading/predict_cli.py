@@ -35,10 +35,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         )
     prepared = [images.prepare(path) for path in pictures]  # fails fast, before TensorFlow
 
+    from digit_recognizer.datasets import reference
     from digit_recognizer.reading import predict
+    from digit_recognizer.reading.calibration import Calibration, Reference
 
     model = predict.load_model(args.model)
-    readings = predict.read_prepared(prepared, model)
+    calibrated = Calibration.fit(model, Reference(*reference.calibration_digits()))
+    readings = predict.read_prepared(prepared, model, calibrated)
     if not args.no_figure:
         paths = predict.figure_paths([r.source for r in readings], args.figure_dir)
         for reading, path in zip(readings, paths, strict=True):

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from digit_recognizer.datasets import reference
 from digit_recognizer.datasets.data import N_CLASSES
 from digit_recognizer.datasets.preprocess import Split, pixels
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.presentation import report
 from digit_recognizer.reading import images, predict
+from digit_recognizer.reading.calibration import Calibration, Reference
 from digit_recognizer.reading_checks import naive_prep
 from digit_recognizer.reading_checks.picture_makers import Rendered
 
@@ -98,6 +100,11 @@ def explain_digit(true: int, digit: predict.DigitReading) -> str:
     return f"{said}; the true digit ranked {rank} of 10 (p={p_true:.3f})"
 
 
+def calibrated(model) -> Calibration:
+    """The model's calibration on the embedded sample's digits (`datasets.reference`)."""
+    return Calibration.fit(model, Reference(*reference.calibration_digits()))
+
+
 def read_rendered(rendered: Sequence[Rendered], model) -> list[Checked]:
     """Read every picture as `digit-recognizer predict` does and compare with what was written."""
     prepared: list[images.Prepared | None] = []
@@ -106,7 +113,8 @@ def read_rendered(rendered: Sequence[Rendered], model) -> list[Checked]:
             prepared.append(images.prepare(item.picture, source=item.name))
         except DigitRecognizerError:
             prepared.append(None)
-    readings = iter(predict.read_prepared([p for p in prepared if p is not None], model))
+    readings = iter(predict.read_prepared([p for p in prepared if p is not None], model,
+                                          calibrated(model)))
     checked = []
     for item, picture in zip(rendered, prepared, strict=True):
         reading = next(readings) if picture is not None else None

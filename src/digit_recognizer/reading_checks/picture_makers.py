@@ -19,8 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digit_recognizer import fileio
-from digit_recognizer.datasets import data
-from digit_recognizer.learning import calibration
+from digit_recognizer.datasets import data, reference
 from digit_recognizer.reading.images import EXAMPLES
 
 STYLES = ("photo", "chalk", "scan")
@@ -158,7 +157,7 @@ def make_examples(out_dir: str | os.PathLike, seed: int = EXAMPLES_SEED) -> list
     rng = np.random.default_rng(seed)
     written = []
     for (name, number), rows in zip(EXAMPLES, example_rows(numbers, labels,
-                                                          calibration.unseen_sample_rows()),
+                                                          reference.unseen_sample_rows()),
                                                           strict=True):
         size = (60, 80) if len(number) > 1 else (120, 160)
         picture = render(list(test[rows]), EXAMPLE_STYLES[name], rng, size)

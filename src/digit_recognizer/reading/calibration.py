@@ -2,21 +2,23 @@
 
 A network's softmax gives ten probabilities that always add up to one, so a letter still gets
 a confident digit, and a model trained with label smoothing never says more than about 90%.
-Two measures, fitted once per model (`Calibration.fit`, cached) on digits of the embedded
-sample:
+Two measures, fitted once per model (`Calibration.fit`, cached) on labelled digits that the
+caller gives (`Reference`; the commands take them from the embedded sample,
+`datasets.reference`):
 
 - **unsure**: a reading's confidence is the least probability that the digit and its
-  one-pixel shifts give it (`reading.predict.confidence`). On the sample's test rows that no
-  model of this project trains on (`unseen_sample_rows`), the model reads most digits right;
-  a digit is unsure when its confidence is below what RIGHT_SHARE of those right readings
-  reach. So the mark means the same for a model with label smoothing as for one without.
-- **typical**: a network's last layer reads the digit from features. `Calibration` measures,
-  on the sample's training rows, each digit's mean features and their shared covariance; a
-  mark whose features lie further from every digit's mean (Mahalanobis) than TYPICAL_SHARE of
-  those rows does not look like any digit the model was trained on. Models whose last layer
-  has no single input (the k-fold ensemble's average) get no such measure.
+  one-pixel shifts give it (`predict.confidence`). On digits the model never trained on, it
+  reads most right; a digit is unsure when its confidence is below what RIGHT_SHARE of those
+  right readings reach. So the mark means the same for a model with label smoothing as for
+  one without.
+- **typical**: a network's last layer reads the digit from features. On digits it trained on,
+  each digit's mean features and their shared covariance are measured; a mark whose features
+  lie further from every digit's mean (Mahalanobis) than TYPICAL_SHARE of those digits does
+  not look like any digit the model was trained on. Models whose last layer has no single
+  input (the k-fold ensemble's average) get no such measure.
 
-Keras is imported only when a model is fitted.
+Without a Reference, readings are uncalibrated: `predict.UNSURE` is the level, every mark is
+typical. Keras is imported only when a model is fitted.
 """
 
 from __future__ import annotations
@@ -26,9 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digit_recognizer.datasets import data
-
-FIT_ROWS = 4000  # of the sample's training rows: enough for a stable covariance, ~1 s
 TYPICAL_SHARE = 0.999
 SHRINK = 1e-3  # of the covariance's mean variance, added to its diagonal
 # A digit is unsure below the confidence that this share of the model's right readings of
@@ -38,17 +37,14 @@ RIGHT_SHARE = 0.85
 _fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def unseen_sample_rows() -> np.ndarray:
-    """The embedded sample's test rows (0-based) that no model of this project trains on.
+@dataclass(frozen=True)
+class Reference:
+    """Labelled uint8 digits (n, 28, 28): some the model trained on, some it never saw."""
 
-    They are MNIST test images (`data.sample_rows`), so not among the sample's training rows,
-    and their MNIST images fall among the hidden test rows of the local competition built from
-    all of MNIST (`data.competition_rows`: MNIST's test images follow its 60,000 train images),
-    so not among that competition's training rows either.
-    """
-    _, sample_test = data.sample_rows()
-    _, competition_test = data.competition_rows()
-    return np.flatnonzero(np.isin(data.MNIST_TRAIN_SIZE + sample_test, competition_test))
+    trained: np.ndarray
+    trained_labels: np.ndarray
+    unseen: np.ndarray
+    unseen_labels: np.ndarray
 
 
 @dataclass
@@ -60,11 +56,10 @@ class Calibration:
     limit: float = np.inf  # the TYPICAL_SHARE quantile of the training rows' distances
 
     @classmethod
-    def fit(cls, model, fallback: float) -> Calibration:
-        """Fitted once per model object (cached); `fallback` is the unsure level for a model
-        that cannot be fitted (one that is not a Keras model)."""
+    def fit(cls, model, reference: Reference) -> Calibration:
+        """Fitted once per model object (cached)."""
         if model not in _fitted:
-            _fitted[model] = _fit(model, fallback)
+            _fitted[model] = _fit(model, reference)
         return _fitted[model]
 
     def typical(self, x: np.ndarray) -> np.ndarray:
@@ -79,19 +74,15 @@ class Calibration:
         return _nearest(features, self.means, self.precision)
 
 
-def _fit(model, fallback: float) -> Calibration:
+def _fit(model, reference: Reference) -> Calibration:
     from digit_recognizer.reading import predict
 
     if not hasattr(model, "layers"):  # a stand-in, not a Keras model
-        return Calibration(fallback)
-    folder = data.sample_dir()
-    test, _ = data.read_digits_csv(folder / "test.csv.gz", labelled=False)
-    labels = data.read_answer_key(folder / "answer_key.csv.gz")
-    rows = unseen_sample_rows()
-    best, _, confidence = predict.read_digits(model, test[rows])
-    right = confidence[best == labels[rows]]
+        return Calibration(predict.UNSURE)
+    best, _, confidence = predict.read_digits(model, reference.unseen)
+    right = confidence[best == reference.unseen_labels]
     calibration = Calibration(float(np.quantile(right, 1 - RIGHT_SHARE)) if len(right) else
-                              fallback)
+                              predict.UNSURE)
     try:
         inputs = model.layers[-1].input
     except (AttributeError, IndexError, ValueError):
@@ -101,10 +92,9 @@ def _fit(model, fallback: float) -> Calibration:
     import keras
 
     features = keras.Model(model.inputs, inputs)
-    x, y = data.read_digits_csv(folder / "train.csv.gz", labelled=True)
-    x, y = x[:FIT_ROWS], y[:FIT_ROWS]
-    f = np.asarray(features.predict(predict.model_input(model, x), batch_size=256, verbose=0),
-                   np.float64)
+    f = np.asarray(features.predict(predict.model_input(model, reference.trained),
+                                    batch_size=256, verbose=0), np.float64)
+    y = reference.trained_labels
     means = np.stack([f[y == k].mean(axis=0) for k in range(10)])
     centred = f - means[y]
     covariance = centred.T @ centred / len(f)
