@@ -21,8 +21,9 @@ second half of the readings, it grows by less than 5 MB per 1000 readings (least
 slope). Writes bench/results/serve_soak.json.
 
 Without --model it reads with outputs/models/best.keras when there is one, else with the
-pipeline's best architecture (the `augmentation` stage's batch-normalised CNN) untrained: the
-latency is the same, the readings are not.
+pipeline's best architecture (the `augmentation` stage's batch-normalised CNN) untrained. An
+untrained model reads no digit ("no digit found", counted as errors), so measure with a
+trained one.
 
 A benchmark, not a test: the figures depend on the machine and on what else runs on it.
 """
