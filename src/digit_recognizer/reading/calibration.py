@@ -81,14 +81,13 @@ def _fit(model, reference: Reference) -> Calibration:
         return Calibration(predict.UNSURE)
     best, _, confidence = predict.read_digits(model, reference.unseen)
     right = confidence[best == reference.unseen_labels]
-    calibration = Calibration(float(np.quantile(right, 1 - RIGHT_SHARE)) if len(right) else
-                              predict.UNSURE)
+    unsure = float(np.quantile(right, 1 - RIGHT_SHARE)) if len(right) else predict.UNSURE
     try:
         inputs = model.layers[-1].input
     except (AttributeError, IndexError, ValueError):
-        return calibration
+        return Calibration(unsure)
     if isinstance(inputs, (list, tuple)) or len(inputs.shape) != 2:
-        return calibration
+        return Calibration(unsure)
     import keras
 
     features = keras.Model(model.inputs, inputs)
@@ -101,7 +100,7 @@ def _fit(model, reference: Reference) -> Calibration:
     covariance += SHRINK * np.trace(covariance) / len(covariance) * np.eye(len(covariance))
     precision = np.linalg.inv(covariance)
     limit = float(np.quantile(_nearest(f, means, precision), TYPICAL_SHARE))
-    return Calibration(calibration.unsure, features, means, precision, limit)
+    return Calibration(unsure, features, means, precision, limit)
 
 
 def _nearest(features: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:

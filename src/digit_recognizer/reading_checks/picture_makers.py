@@ -346,18 +346,8 @@ def _light(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 def render_desk_photos(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
                        lengths: tuple[int, int] = (3, 5)) -> list[Rendered]:
-    """`count` desk photos of numbers (`desk_photo`), written with rows of `digits` drawn
-    without replacement, seeded."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(lengths[0], lengths[1] + 1, count)
-    order = rng.permutation(len(digits))
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    rendered = []
-    for i, size in enumerate(sizes):
-        rows = tuple(int(r) for r in order[starts[i]:starts[i] + size])
-        picture = desk_photo(list(digits[list(rows)]), rng)
-        rendered.append(Rendered(picture, "".join(str(labels[r]) for r in rows), "desk", rows))
-    return rendered
+    """`count` desk photos of numbers (`desk_photo`): `render_numbers` in the "desk" style."""
+    return render_numbers(digits, labels, count, seed, lengths, styles=("desk",))
 
 
 def render_non_digits(count: int, seed: int) -> list[Rendered]:
