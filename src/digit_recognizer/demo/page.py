@@ -232,11 +232,14 @@ class Reader:
                    calibration.Calibration.fit(model, reference) if reference else None)
 
     def warm_up(self) -> None:
-        """Readings of 1, 2 and 3 digits with their shifts at start, so that the first
-        visitors do not wait for TensorFlow to set up (it traces the model for the first
-        batch shapes)."""
+        """Readings of 1, 2 and 3 digits with their shifts (and their features, when
+        calibrated) at start, so that the first visitors do not wait for TensorFlow to set up
+        (it traces the model for each new batch shape)."""
         for n in (1, 2, 3):
-            predict.read_digits(self.model, np.zeros((n, 28, 28), np.uint8))
+            digits = np.zeros((n, 28, 28), np.uint8)
+            predict.read_digits(self.model, digits)
+            if self.calibrated is not None:
+                self.calibrated.typical(predict.model_input(self.model, digits))
 
     # ---------------------------------------------------------------- the two inputs
 

@@ -12,6 +12,7 @@ TensorFlow is imported only inside `load_model` (and the model's own methods).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ def load_model(path: str | os.PathLike | None = None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     import keras
 
+    _quiet_retracing()
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for broken files
@@ -137,6 +139,21 @@ def load_model(path: str | os.PathLike | None = None):
             f"{inputs} -> {outputs}"
         )
     return model
+
+
+def _no_retracing_warning(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_retracing() -> None:
+    """Readings come in batches of every size (the digits of a picture and their shifts, the
+    calibration's features), and each new size traces the model's predict function again:
+    TensorFlow warns about that on stderr, into an executed notebook. The same filter as
+    `learning.models` puts on it for the notebooks that train (a part that `reading` may not
+    import)."""
+    logger = logging.getLogger("tensorflow")
+    if _no_retracing_warning not in logger.filters:
+        logger.addFilter(_no_retracing_warning)
 
 
 def model_input(model, inputs: np.ndarray) -> np.ndarray:
