@@ -97,6 +97,12 @@ class Outputs:
     def summary(self) -> Path:
         return self.root / "summary.json"
 
+    # Not a product of any stage: every training a notebook did, by a hash of its inputs
+    # (`learning.memo`), so that a rerun loads what it would train again.
+    @property
+    def memo(self) -> Path:
+        return self.root / "training-memo"
+
     # Not a product of any stage: the runner's records, kept across runs.
     @property
     def leaderboard(self) -> Path:

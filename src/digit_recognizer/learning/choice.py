@@ -121,3 +121,18 @@ def _verdict(c: Comparison, level: float) -> str:
     if c.p_value < level:
         return "better beyond the noise" if ahead else "worse beyond the noise"
     return "ahead, but within the noise" if ahead else "behind, within the noise"
+
+
+def candidates(outputs, models: list[str], split) -> list[Candidate]:
+    """The models as candidates: which validation rows each reads right, how many networks it
+    averages, and how many labelled rows they learned from."""
+    from digit_recognizer.learning.evaluate import model_metrics
+
+    found = []
+    for name in models:
+        metrics = model_metrics(outputs, name, split)
+        probs = np.load(outputs.probabilities(name))["val"]
+        found.append(Candidate(name, probs.argmax(axis=1) == split.val_labels,
+                               len(metrics.get("members") or [None]),
+                               metrics.get("train_rows") or len(split.x_train)))
+    return found

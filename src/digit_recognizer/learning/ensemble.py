@@ -15,7 +15,26 @@ from digit_recognizer.datasets import preprocess
 from digit_recognizer.datasets.preprocess import Split
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import evaluate
-from digit_recognizer.learning.members import MemberResult, accuracy
+from digit_recognizer.learning.members import Member, MemberResult, accuracy
+from digit_recognizer.learning.recipe import Recipe
+
+
+def fold_members(source, folds: int, seed: int, epochs: int) -> list[Member]:
+    """K members of a model that a notebook trained (`evaluate.Trained`): its network, read from
+    its saved file, and its recipe, with `epochs` each. Member I is `MODEL_foldI`: fold I is
+    held out of its training; the folds are cut with `seed`, member I starts from
+    `seed + 1 + I` (so none repeats the model trained alone with `seed`)."""
+    if folds < 2:
+        raise DigitRecognizerError(f"folds must be at least 2, got {folds}")
+    if epochs < 1:
+        raise DigitRecognizerError(f"epochs must be at least 1, got {epochs}")
+    m = source.metrics
+    recipe = Recipe(**{**m["recipe"], "epochs": epochs})
+    network = source.load_model().to_json()
+    return [Member(f"{m['model']}_fold{i}", m["model"], seed + 1 + i, recipe, m["model"],
+                   m["precision"], network=network, augmenter=m.get("augmenter", ""),
+                   folds=folds, fold=i, fold_seed=seed)
+            for i in range(folds)]
 
 
 def check_folds(results: list[MemberResult]) -> tuple[int, int]:

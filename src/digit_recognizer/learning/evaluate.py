@@ -82,6 +82,54 @@ def save_trained(result, split: Split, outputs) -> dict:
     return metrics
 
 
+def recipe_of(model, batch_size: int, epochs: int, augmented: bool) -> dict:
+    """How a compiled model was trained, read from the model itself (its optimizer, schedule
+    and loss), as a `Recipe`'s fields: what the metrics record, whatever the code on the page
+    said."""
+    from dataclasses import asdict
+
+    from digit_recognizer.learning.recipe import Recipe
+
+    config = model.get_compile_config() or {}
+    rate = config.get("optimizer", {}).get("config", {}).get("learning_rate")
+    schedule = "constant"
+    if isinstance(rate, dict):  # a schedule: a warm-up to its target, then its decay
+        settings = rate.get("config", {})
+        schedule = {"CosineDecay": "cosine"}.get(rate.get("class_name"), rate.get("class_name"))
+        rate = settings.get("warmup_target") or settings.get("initial_learning_rate")
+    return asdict(Recipe(
+        epochs=epochs, batch_size=batch_size, learning_rate=float(f"{float(rate):.6g}"),
+        schedule=schedule,
+        label_smoothing=float(getattr(model.loss, "label_smoothing", 0.0) or 0.0),
+        augment=augmented, jit_compile=model.jit_compile,
+        optimizer=type(model.optimizer).__name__))
+
+
+def keep(model, training, split: Split, outputs) -> Trained:
+    """Leave a model that a notebook trained (`memo.fit`) for the stages after it: its `.keras`
+    file (the memo's, byte for byte), probabilities, submission, metrics and its history per
+    epoch (for `dvc plots`); the same as `load_trained` gives back."""
+    name = model.name
+    val_probs, _ = predict(model, split.x_val)
+    test_probs, images_per_second = predict(model, split.x_test)
+    metrics = score_and_submit(name, val_probs, test_probs, split, outputs.model_submission(name))
+    fileio.copy(training.model_file, outputs.model(name))
+    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
+        np.savez(tmp, val=val_probs, test=test_probs)
+    metrics.update(
+        seed=training.seed, network=name, precision=model.dtype_policy.name,
+        recipe=recipe_of(model, training.batch_size, training.epochs, bool(training.augmenter)),
+        **({"augmenter": training.augmenter} if training.augmenter else {}),
+        layers=[type(layer).__name__ for layer in model.layers],
+        train_seconds=round(training.seconds, 1), trained_at=training.trained_at,
+        epochs=training.epochs, parameters=int(model.count_params()),
+        test_images_per_second=round(images_per_second), split=split.fingerprint,
+        model_file=str(outputs.model(name)))
+    fileio.write_json(outputs.history(name), epochs_of(training.history))
+    fileio.write_json(outputs.metrics(name), metrics)
+    return load_trained(name, outputs, split)
+
+
 def epochs_of(history: dict[str, list[float]]) -> list[dict]:
     """Keras's history (a list per metric) as one record per epoch, numbered from 1."""
     return [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
@@ -90,7 +138,7 @@ def epochs_of(history: dict[str, list[float]]) -> list[dict]:
 
 @dataclass
 class Trained:
-    """What a training stage left of a model: metrics, history, probabilities, the model file."""
+    """What a notebook left of a model: metrics, history, probabilities, the model file."""
 
     metrics: dict
     epochs: list[dict]
@@ -111,7 +159,7 @@ class Trained:
 
 
 def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
-    """The trained model `name` as its training stage left it (`save_trained`); with `split`,
+    """The trained model `name` as its notebook left it (`keep`); with `split`,
     it must have been validated on that very split."""
     metrics = model_metrics(outputs, name, split)
     probs = np.load(outputs.probabilities(name))
@@ -119,37 +167,17 @@ def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
                    outputs.model(name))
 
 
-def describe(metrics: dict) -> str:
-    """One line for the notebook: how the model did."""
-    line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.2%} "
-            f"({metrics['val_errors']} errors)")
-    if metrics.get("oof_accuracy") is not None:
-        line = (f"{metrics['model']}: out-of-fold accuracy {metrics['oof_accuracy']:.2%} on "
-                f"all {metrics['oof_rows']:,} labelled rows, {metrics['val_accuracy']:.2%} "
-                f"({metrics['val_errors']} errors) on the validation rows")
-    if metrics.get("members"):
-        line += f", the average of {', '.join(metrics['members'])}"
-        line += " with test-time augmentation" if metrics.get("tta") else ""
-    else:
-        line += f", {metrics['parameters']:,} parameters"
-    if metrics.get("train_seconds") is not None:
-        line += f", trained in {metrics['train_seconds']:.0f} s"
-    if metrics.get("local_score") is not None:
-        line += f"; local test score {metrics['local_score']:.2%}"
-    return line
-
-
 def model_metrics(outputs, name: str, split: Split | None = None) -> dict:
     """The metrics a training stage wrote for `name`; with `split`, they must come from it."""
     path = outputs.metrics(name)
     if not path.is_file():
-        raise DigitRecognizerError(f"{path}: not found; run the stage that trains {name} "
+        raise DigitRecognizerError(f"{path}: not found; run the notebook that trains {name} "
                                    "first (./run_all.sh does)")
     metrics = fileio.read_json(path)
     if split is not None and metrics.get("split") != split.fingerprint:
         raise DigitRecognizerError(
             f"{path}: computed on another validation split (other seed or data); "
-            f"rerun the stage that trains {name}")
+            f"rerun the notebook that trains {name}")
     return metrics
 
 
@@ -165,41 +193,3 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
     columns = ["model", "val_accuracy", "val_errors", "local_score", "train_seconds", "epochs",
                "parameters", "members", "tta"]
     return pd.DataFrame(rows).reindex(columns=columns)
-
-
-def _training(row: pd.Series) -> str:
-    if isinstance(row["members"], list):  # an average: it has no training of its own
-        return ("members: " + ", ".join(row["members"])
-                + (", with test-time augmentation" if row["tta"] is True else ""))
-    return (f"{row['epochs']:.0f} epoch{'' if row['epochs'] == 1 else 's'}, "
-            f"{row['train_seconds']:.0f} s, "
-            f"{row['parameters']:,.0f} parameters")
-
-
-def shown_table(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` as a reader wants it: accuracies as percentages rounded once, an average's
-    members instead of training figures, and no column that is empty in every row."""
-    shown = pd.DataFrame({
-        "model": table["model"],
-        "validation accuracy": table["val_accuracy"].map("{:.2%}".format),
-        "validation errors": table["val_errors"],
-        "local score": table["local_score"].map(
-            lambda v: "" if pd.isna(v) else f"{v:.2%}"),
-        "training": table.apply(_training, axis=1),
-    })
-    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
-
-
-def candidates(outputs, models: list[str], split: Split) -> list:
-    """The models as `choice.Candidate`s: which validation rows each reads right, how many
-    networks it averages, and how many labelled rows they learned from."""
-    from digit_recognizer.learning import choice
-
-    found = []
-    for name in models:
-        metrics = model_metrics(outputs, name, split)
-        probs = np.load(outputs.probabilities(name))["val"]
-        found.append(choice.Candidate(name, probs.argmax(axis=1) == split.val_labels,
-                                      len(metrics.get("members") or [None]),
-                                      metrics.get("train_rows") or len(split.x_train)))
-    return found

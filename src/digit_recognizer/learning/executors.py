@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning.members import Member, MemberResult, train_member
+from digit_recognizer.learning.members import Member, MemberResult, load_result, train_member
 
 EXECUTORS = ("local", "ray")
 RAY_EXTRA = "pip install 'digit-recognizer[ray]'"
@@ -30,7 +31,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
                 on_done: OnDone | None = None, retries: int = 2,
                 out_dir: str | os.PathLike | None = None, cpus_per_member: int | None = None,
                 gpus_per_member: float = 0,
-                callbacks_for: Callable[[Member], list] | None = None) -> list[MemberResult]:
+                callbacks_for: Callable[[Member], list] | None = None,
+                memo: str | os.PathLike | None = None) -> list[MemberResult]:
     """Train every member on the split saved at `split_path`; the results in the members' order.
 
     `on_done(result, done, total)` is called as each member finishes (in finishing order), after
@@ -41,6 +43,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
     member whose worker process or node died is started again; an error in the member itself
     (a bad file, a bug) is not retried. Either way a failed member fails the run, naming it.
     `callbacks_for(member)` (local only): Keras callbacks for its training, e.g. epoch progress.
+    `memo`: a folder where each trained member is kept under a hash of everything that decides
+    its result (`member_key`); a member found there is loaded, not trained again.
     """
     if executor not in EXECUTORS:
         raise DigitRecognizerError(f"unknown executor {executor!r}: choose local or ray")
@@ -53,6 +57,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
     done: list[MemberResult] = []
 
     def finish(result: MemberResult) -> None:
+        if memo is not None and not result.loaded:
+            _keep(result, Path(memo) / keys[result.member.name])
         if out_dir is not None:
             result.save(out_dir)
         done.append(result)
@@ -60,8 +66,21 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
             on_done(result, len(done), len(members))
 
     split = preprocess.load_split(split_path)
+    keys = {m.name: member_key(m, split) for m in members} if memo is not None else {}
+    to_train = []
+    for member in members:
+        entry = Path(memo) / keys[member.name] if memo is not None else None
+        if entry is not None and (entry / f"{member.name}.json").is_file():
+            result = load_result(entry, member.name)
+            result.loaded = True
+            print(f"{member.name}: not trained again: loaded what the same member trained on "
+                  f"{result.metrics.get('trained_at', 'an earlier run')}, kept in {entry}",
+                  flush=True)
+            finish(result)
+        else:
+            to_train.append(member)
     if executor == "local":
-        for member in members:
+        for member in to_train:
             try:
                 callbacks = callbacks_for(member) if callbacks_for else None
                 result = train_member(member, split, callbacks=callbacks)
@@ -69,7 +88,7 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
                 raise _failed(member, exc) from exc
             finish(result)
     else:
-        _run_ray(members, split, address, retries, cpus_per_member, gpus_per_member, finish)
+        _run_ray(to_train, split, address, retries, cpus_per_member, gpus_per_member, finish)
     by_name = {r.member.name: r for r in done}
     return [by_name[name] for name in names]
 
@@ -78,6 +97,37 @@ def _failed(member: Member, exc: BaseException, why: str = "") -> DigitRecognize
     detail = str(exc) if isinstance(exc, DigitRecognizerError) else f"{type(exc).__name__}: {exc}"
     return DigitRecognizerError(f"member {member.name} ({member.model}, seed {member.seed}) "
                                 f"failed{why}: {detail}")
+
+
+def member_key(member: Member, split: preprocess.Split) -> str:
+    """A hash of everything that decides a member's result: its description (network, recipe,
+    seed, fold, rows), the split's arrays, the training code and the libraries' versions."""
+    import hashlib
+
+    from digit_recognizer.learning import memo
+
+    digest = hashlib.sha256()
+    for value in ({"name": member.name, **member.spec(), "seed": member.seed},
+                  split.x_train, split.y_train, split.x_val, split.y_val, split.x_test,
+                  memo.training_code(), memo.versions()):
+        memo.hash_value(digest, value)
+    return digest.hexdigest()[:20]
+
+
+def _keep(result: MemberResult, entry: Path) -> None:
+    """The member's files in its memo entry, whole or not at all."""
+    import shutil
+    import tempfile
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}-"))
+    try:
+        result.save(folder)
+        if entry.exists():
+            shutil.rmtree(entry)
+        folder.rename(entry)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _train_in_ray_worker(member: Member, split: preprocess.Split, threads: int) -> MemberResult:
@@ -141,7 +191,8 @@ def describe(result: MemberResult, done: int, total: int) -> str:
     scored = (f"accuracy on its held-out fold {member.fold}" if member.folds
               else "validation accuracy")
     return (f"[{done}/{total}] {member.name}: {scored} {m['val_accuracy']:.2%} "
-            f"({m['val_errors']} errors), trained in {m['train_seconds']:.0f} s")
+            f"({m['val_errors']} errors), trained in {m['train_seconds']:.0f} s"
+            + (" (loaded, not trained again)" if result.loaded else ""))
 
 
 def print_progress(result: MemberResult, done: int, total: int) -> None:

@@ -11,13 +11,15 @@ spread between seeds and the sampling noise of the rows it is measured on, paire
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
 
+from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import intervals, recipes
 from digit_recognizer.learning.members import Member, MemberResult
 from digit_recognizer.learning.recipe import differences
@@ -30,15 +32,57 @@ EXTRA_CHANGES = {
 }
 
 
-def plan(profile: str, seed: int, epochs: int | None = None) -> list[Member]:
-    """Every step with every seed (`seed`, `seed + 1`, ...) under the profile's budget; only
-    the last step also predicts with TTA, which the two steps after it use."""
-    budget = recipes.EXPERIMENT_BUDGETS[profile]
-    seeds = range(seed, seed + budget.seeds)
-    *trained, last = recipes.EXPERIMENTS
-    return [*recipes.members(trained, seeds, profile, epochs or None,
-                             train_rows=budget.train_rows, tta=False),
-            *recipes.members(last, seeds, profile, epochs or None, train_rows=budget.train_rows)]
+def budget(epochs: int, seeds: int, train_rows: int, batch_size: int) -> recipes.Budget:
+    """What every run gets (`train_rows` 0: the whole training split), checked."""
+    if epochs < 1 or seeds < 1 or batch_size < 1 or train_rows < 0:
+        raise DigitRecognizerError(
+            f"epochs {epochs}, seeds {seeds}, batch_size {batch_size}: each must be at least 1, "
+            f"and train_rows {train_rows} at least 0 (0: every training row)")
+    return recipes.Budget(epochs, seeds, train_rows or None, batch_size)
+
+
+def without_batch_norm(network: str) -> str:
+    """A saved Sequential network's architecture (`to_json()`) without batch normalisation:
+    each BatchNormalization layer dropped, and the ReLU layer after it folded into the
+    convolution before it, which gets its bias back."""
+    config = json.loads(network)
+    if config.get("class_name") != "Sequential":
+        raise DigitRecognizerError("the experiments need a Sequential network (05's)")
+    kept, after_norm = [], False
+    for layer in config["config"]["layers"]:
+        kind = layer["class_name"]
+        if kind == "BatchNormalization":
+            after_norm = True
+            continue
+        if kind == "ReLU" and after_norm and kept and kept[-1]["class_name"] == "Conv2D":
+            kept[-1]["config"].update(activation="relu", use_bias=True)
+        else:
+            kept.append(layer)
+        after_norm = False
+    config["config"]["layers"] = kept
+    return json.dumps(config)
+
+
+def network_of(member: Member):
+    """A member's network, built (without training) to be looked at."""
+    from digit_recognizer.learning import models
+
+    return models.from_json(member.network, member.seed, member.model)
+
+
+def plan(network: str, seed: int, budget: recipes.Budget) -> list[Member]:
+    """Every step with every seed (`seed`, `seed + 1`, ...) under `budget`. The steps train the
+    network of 05 (`network`, its saved architecture), the first without batch normalisation;
+    only the last step also predicts with TTA, which the two steps after it use."""
+    variants = {"compact_cnn": without_batch_norm(network), "batchnorm_cnn": network}
+    *_, last = recipes.EXPERIMENTS
+    return [Member(f"{name}_seed{s}", name, s,
+                   replace(step.model.recipes["full"], epochs=budget.epochs,
+                           batch_size=budget.batch_size),
+                   step.model.builder, step.model.precision, train_rows=budget.train_rows,
+                   tta=name == last, network=variants[step.model.builder])
+            for name, step in recipes.EXPERIMENTS.items()
+            for s in range(seed, seed + budget.seeds)]
 
 
 def steps_table(team: list[Member]) -> list[dict]:
@@ -229,16 +273,19 @@ def budget_text(team: list[Member], n_train: int) -> str:
             f"training rows in batches of {r.batch_size}")
 
 
-def smoke_reason(profile: str, team: list[Member]) -> str:
-    """Why this run's budget can settle no question ("" when it can): the profile's budget is
-    marked as a smoke test, or an `--epochs` override cut it."""
-    budget = recipes.EXPERIMENT_BUDGETS[profile]
-    if not budget.settles:
-        return f"the `{profile}` profile's budget is a smoke test of the chain"
-    epochs = min(m.recipe.epochs for m in team)
-    if epochs < budget.epochs:
-        return f"the epochs were cut to {epochs} from the `{profile}` budget's {budget.epochs}"
-    return ""
+def smoke_reason(budget: recipes.Budget) -> str:
+    """Why a budget can settle no question ("" when it can): fewer epochs than the full run's,
+    a single seed (no spread to measure), or a cut of the training rows."""
+    full = recipes.EXPERIMENT_BUDGETS["full"]
+    short = []
+    if budget.epochs < full.epochs:
+        short.append(f"{budget.epochs} epoch{'s' * (budget.epochs != 1)} where the full run "
+                     f"trains {full.epochs}")
+    if budget.seeds < 2:
+        short.append("one seed, so no spread between seeds to measure")
+    if budget.train_rows:
+        short.append(f"only {budget.train_rows:,} training rows")
+    return "this run's budget has " + "; ".join(short) if short else ""
 
 
 def _smoke_text(steps: list[StepScores], rows: Rows, team: list[Member], n_train: int,
@@ -252,14 +299,14 @@ def _smoke_text(steps: list[StepScores], rows: Rows, team: list[Member], n_train
 
 
 def summary_text(steps: list[StepScores], found: list[Verdict], rows: Rows,
-                 team: list[Member], n_train: int, profile: str, smoke: str = "") -> str:
+                 team: list[Member], n_train: int, smoke: str = "") -> str:
     """What the experiments show, computed from their numbers (Markdown); under a smoke
     budget (`smoke`: why, from `smoke_reason`) that they show nothing yet."""
     if smoke:
         return _smoke_text(steps, rows, team, n_train, smoke)
     text = (f"**What this shows.** The start and {len(steps) - 1} changes, each measured on the "
-            f"{rows.what} as the mean of its seeds; {budget_text(team, n_train)} "
-            f"(`{profile}` profile). Each step against the one before:\n")
+            f"{rows.what} as the mean of its seeds; {budget_text(team, n_train)}. Each step "
+            "against the one before:\n")
     for v in found:
         text += f"\n- `{v.step}` ({v.change}): {verdict_line(v)}"
     helps = [v.step for v in found if v.verdict == "helps"]

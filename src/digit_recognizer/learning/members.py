@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -39,6 +40,11 @@ class Member:
     folds: int = 0
     fold: int = 0
     fold_seed: int = 0
+    # The network as a saved model's architecture (`model.to_json()`: what a notebook built);
+    # "": the function `builder` of `models`. Likewise the augmentation's layers ("": the
+    # helper's `augment.augmenter()`).
+    network: str = ""
+    augmenter: str = ""
 
     def __post_init__(self):
         if not self.name or "/" in self.name or self.name.startswith("."):
@@ -56,7 +62,9 @@ class Member:
         return {"model": self.model, "builder": self.builder, "precision": self.precision,
                 **asdict(self.recipe), "train_rows": self.train_rows, "tta": self.tta,
                 **({"folds": self.folds, "fold": self.fold, "fold_seed": self.fold_seed}
-                   if self.folds else {})}
+                   if self.folds else {}),
+                **({"network": self.network} if self.network else {}),
+                **({"augmenter": self.augmenter} if self.augmenter else {})}
 
     @classmethod
     def from_spec(cls, name: str, seed: int, spec: dict) -> Member:
@@ -78,6 +86,7 @@ class MemberResult:
     # The same with test-time augmentation (`evaluate.predict_tta`).
     val_tta: np.ndarray | None = None
     test_tta: np.ndarray | None = None
+    loaded: bool = False  # from a memo (`executors.run_members`), not trained in this run
 
     def probabilities(self, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Validation and test probabilities, plain or with TTA."""
@@ -112,7 +121,8 @@ def load_result(folder: str | os.PathLike, name: str) -> MemberResult:
     metrics = fileio.read_json(folder / f"{name}.json")
     member = Member(name, metrics["model"], metrics["seed"], Recipe(**metrics["recipe"]),
                     metrics["builder"], metrics["precision"], metrics["train_rows"],
-                    metrics["tta"], **metrics.get("fold", {}))
+                    metrics["tta"], **metrics.get("fold", {}),
+                    network=metrics.get("network", ""), augmenter=metrics.get("augmenter", ""))
     probs = np.load(folder / f"{name}.npz")
     tta = "val_tta" in probs
     return MemberResult(member, probs["val"], probs["test"], metrics,
@@ -145,13 +155,21 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
     if member.train_rows is not None:
         split = replace(split, x_train=split.x_train[:member.train_rows],
                         y_train=split.y_train[:member.train_rows])
-    model = models.build(member.builder, member.seed, member.precision, member.model)
+    if member.network:
+        model = models.from_json(member.network, member.seed, member.model)
+    else:
+        model = models.build(member.builder, member.seed, member.precision, member.model)
     augmenter = None
-    if member.recipe.augment:
+    if member.recipe.augment and member.augmenter:
+        import keras
+
+        augmenter = keras.models.model_from_json(member.augmenter)
+    elif member.recipe.augment:
         from digit_recognizer.learning import augment
 
         augmenter = augment.augmenter()
     result = train.fit(model, split, member.recipe, member.seed, verbose, augmenter, callbacks)
+    trained_at = time.strftime("%Y-%m-%d %H:%M %Z")
     val_probs, _ = evaluate.predict(model, split.x_val)
     test_probs, images_per_second = evaluate.predict(model, split.x_test)
     val_tta = evaluate.predict_tta(model, split.x_val) if member.tta else None
@@ -163,12 +181,16 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
         "train_rows": member.train_rows, "tta": member.tta,
         "fold": {"folds": member.folds, "fold": member.fold, "fold_seed": member.fold_seed}
         if member.folds else {},
+        **({"network": member.network} if member.network else {}),
+        **({"augmenter": member.augmenter} if member.augmenter else {}),
+        "layers": [type(layer).__name__ for layer in model.layers],
         "val_accuracy": float(np.mean(val_pred == split.val_labels)),
         "val_errors": int(np.sum(val_pred != split.val_labels)),
         "val_accuracy_tta": None if val_tta is None else accuracy(val_tta, split.val_labels),
         "local_score": None if split.answer_key is None
         else accuracy(test_probs, split.answer_key),
         "train_seconds": round(result.seconds, 1),
+        "trained_at": trained_at,
         "epochs": result.epochs,
         "parameters": int(model.count_params()),
         "test_images_per_second": round(images_per_second),
@@ -191,49 +213,3 @@ def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray,
     """The ensemble of `results`: their mean validation and test probabilities."""
     val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
     return np.mean(val, axis=0), np.mean(test, axis=0)
-
-
-def shown_table(results: list[MemberResult]):
-    """The members as a reader wants them (a DataFrame): accuracies as percentages, without
-    test-time augmentation's column when no member was predicted with it."""
-    import pandas as pd
-
-    shown = pd.DataFrame({
-        "member": [r.member.name for r in results],
-        "seed": [r.member.seed for r in results],
-        "validation accuracy": [f"{r.metrics['val_accuracy']:.2%}" for r in results],
-        "with test-time augmentation": ["" if r.metrics.get("val_accuracy_tta") is None
-                                        else f"{r.metrics['val_accuracy_tta']:.2%}"
-                                        for r in results],
-        "validation errors": [r.metrics["val_errors"] for r in results],
-        "training": [f"{r.metrics['train_seconds']:.0f} s" for r in results],
-    })
-    return shown.drop(columns=[c for c in shown if shown[c].eq("").all()])
-
-
-def tta_text(results: list[MemberResult]) -> str:
-    """For how many members test-time augmentation lowered the accuracy on their validation
-    rows (a k-fold member's: its held-out fold), and why it can where the networks say so
-    ('' when the members were not predicted with it)."""
-    if not results or any(r.metrics.get("val_accuracy_tta") is None for r in results):
-        return ""
-    plain = {r.member.name: r.metrics["val_accuracy"] for r in results}
-    shifted = {r.member.name: r.metrics["val_accuracy_tta"] for r in results}
-    lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
-    raised = sum(shifted[name] > plain[name] for name in plain)
-    text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
-            f"lowered the held-out accuracy of {len(lowered)} of {len(results)} members"
-            + "".join(f"{', ' if i else ' ('}`{r.member.name}` {plain[r.member.name]:.2%} → "
-                      f"{shifted[r.member.name]:.2%}" for i, r in enumerate(lowered))
-            + (")" if lowered else "") + f", raised it for {raised}.")
-    if lowered and not any(_convolutional(r.member.builder) for r in lowered):
-        text += (" Those networks have no convolution: every pixel position has weights of its "
-                 "own, so a digit moved by one pixel meets other weights (they are not "
-                 "shift-invariant).")
-    return text
-
-
-def _convolutional(builder: str) -> bool:
-    from digit_recognizer.learning import architecture
-
-    return "Conv2D" in architecture.layer_kinds(builder)

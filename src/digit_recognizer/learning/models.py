@@ -6,6 +6,7 @@ softmax probabilities over the 10 digits, whichever Keras backend runs it (`KERA
 
 from __future__ import annotations
 
+import json
 import logging
 
 import keras
@@ -123,6 +124,17 @@ def _drop_retracing_warnings(logger: logging.Logger) -> None:
     # ensemble, the experiments) gets TensorFlow's warning against retracing in a loop.
     if _retracing not in logger.filters:
         logger.addFilter(_retracing)
+
+
+def from_json(network: str, seed: int | None = None, name: str | None = None) -> keras.Model:
+    """A fresh network with the layers of a saved model's architecture (`model.to_json()`),
+    its weights drawn from `seed`; each layer keeps its number format."""
+    if seed is not None:
+        seed_everything(seed)
+    config = json.loads(network)
+    if name:
+        config["config"]["name"] = name
+    return keras.models.model_from_json(json.dumps(config))
 
 
 def build(builder: str, seed: int | None = None, precision: str = "float32",

@@ -20,20 +20,24 @@ class Recipe:
     augment: bool = False
     # XLA doubles the reference CNNs' speed on the CPU but halves the batch-norm CNN's (bench/).
     jit_compile: bool | str = "auto"
+    optimizer: str = "Adam"
 
 
 def differences(before: Mapping, after: Mapping) -> list[str]:
     """Every difference between two trainings, each given as {builder, precision, recipe}
     (a model's metrics have these): architecture, arithmetic and recipe."""
     changes = []
-    if before["builder"] != after["builder"]:
-        changes.append(f"architecture: `{before['builder']}` → `{after['builder']}`")
+    old_net = before.get("network") or before.get("builder")
+    new_net = after.get("network") or after.get("builder")
+    if old_net != new_net:
+        changes.append(f"architecture: `{old_net}` → `{new_net}`")
     if before["precision"] != after["precision"]:
         shown = {"auto": "auto (bfloat16 where the hardware has it)"}
         changes.append(f"precision: {before['precision']} → "
                        f"{shown.get(after['precision'], after['precision'])}")
     for field in fields(Recipe):
-        old, new = before["recipe"][field.name], after["recipe"][field.name]
+        old = before["recipe"].get(field.name, field.default)
+        new = after["recipe"].get(field.name, field.default)
         if old != new and field.name != "jit_compile":  # a speed setting, not the method
             changes.append(f"{field.name.replace('_', ' ')}: {old} → {new}")
     return changes

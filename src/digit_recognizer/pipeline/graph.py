@@ -1,10 +1,10 @@
 """The DVC graph, derived from the stage manifest: `dvc.yaml`, and a run's `params.yaml`.
 
-Each stage's dependencies are its notebook (or, for a training stage, the command's module),
-the package modules they really import (followed through the package), and what it reads of
-earlier stages. Its parameters are one section of `params.yaml`, named after the stage (as
-DVC's examples nest them): its own parameters, the run-wide ones it uses, the models it shows
-and, for a training stage, the resolved recipe of every network it trains. `dvc.yaml` is
+Each stage's dependencies are its notebook, the package modules it really imports (followed
+through the package), and what it reads of earlier stages. Its parameters are one section of
+`params.yaml`, named after the stage (as DVC's examples nest them): its own parameters, the
+run-wide ones it uses and, for a notebook that trains, the epochs, batch size and learning
+rate that the run's profile gives it. `dvc.yaml` is
 committed (a test checks that it is current); `params.yaml` is written by every run.
 
     python -m digit_recognizer.pipeline.graph      # rewrite dvc.yaml after editing the manifest
@@ -22,7 +22,6 @@ from digit_recognizer.pipeline.stages import SHARED, Stage
 
 PACKAGE = "digit_recognizer"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-TRAIN_COMMAND = f"{PACKAGE}.pipeline.train_stage"
 STAGE_COMMAND = f"{PACKAGE}.pipeline.stage_runner"
 # Filled in by the runner for every run, never read from params.yaml: where the results are
 # read and written, the run's id and data record, and where ensemble members train (which
@@ -92,26 +91,21 @@ def notebook_source(notebook: Path) -> str:
 
 
 def stage_modules(root: Path, s: Stage) -> list[str]:
-    if s.notebook:
-        return module_closure(imported_modules(notebook_source(root / s.notebook)))
-    return module_closure({TRAIN_COMMAND.split(".", 1)[1].replace(".", "/")})
+    return module_closure(imported_modules(notebook_source(root / s.notebook)))
 
 
 def command(s: Stage) -> str:
-    if s.trains:
-        return f"python -m {TRAIN_COMMAND} {s.trains} {s.name}"
     return f"python -m {STAGE_COMMAND} {s.name}"
 
 
 def dvc_stage(root: Path, s: Stage, stages: dict[str, Stage]) -> dict:
-    deps = [s.notebook] if s.notebook else []
+    deps = [s.notebook]
     deps += [f"src/{PACKAGE}/{m}.py" for m in stage_modules(root, s)]
     deps += [str(p) for p in s.reads] + list(s.references.values())
     entry = {"cmd": command(s), "deps": deps, "params": [s.name]}
     special = {str(p) for p in (*s.metrics, *s.plots)}
     reports = [manifest.OUT.figures(f) for f in s.figures]
-    if s.notebook:
-        reports += [manifest.OUT.executed(s.name), manifest.OUT.html(s.name)]
+    reports += [manifest.OUT.executed(s.name), manifest.OUT.html(s.name)]
     entry["outs"] = [str(p) for p in (*s.writes, *reports) if str(p) not in special]
     if s.metrics:
         entry["metrics"] = [str(p) for p in s.metrics]
@@ -140,12 +134,10 @@ def run_defaults(stages: dict[str, Stage] | None = None) -> dict:
 def stage_section(s: Stage, run: dict) -> dict:
     """One stage's section of params.yaml under the run's values."""
     section = {name: run[name] for name in (*s.params, *s.shared)}
-    if s.notebook and s.models:
-        section["models"] = list(s.models)
+    if s.training:
+        section.update(s.training(run))
     if s.candidates:
         section["candidates"] = list(s.candidates)
-    if s.trains:
-        section["members"] = manifest.training_members(s, run)
     return section
 
 

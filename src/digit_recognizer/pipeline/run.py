@@ -30,7 +30,7 @@ from digit_recognizer.layout import Outputs
 from digit_recognizer.learning import recipes
 from digit_recognizer.pipeline import graph, sources, stages
 from digit_recognizer.pipeline.notebook_setup import ensure_kernel
-from digit_recognizer.pipeline.train_stage import (
+from digit_recognizer.pipeline.stage_runner import (
     RAY_ADDRESS_ENV,
     RUN_ID_ENV,
     VERBOSE_ENV,
@@ -153,11 +153,11 @@ def run_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
 
 def settable(stage_name: str) -> set[str]:
     """What `-p STAGE.NAME` may set: the stage's parameters and the run-wide ones it uses; a
-    training stage also its profile and epochs (which its recipes resolve)."""
+    training notebook also its profile and epochs (which its recipes resolve)."""
     s = stages.STAGES.get(stage_name)
     if s is None:
         return set()
-    return {*s.params, *s.shared, *(("profile", "epochs") if s.trains else ())}
+    return {*s.params, *s.shared, *(("profile", "epochs") if s.training else ())}
 
 
 def write_params(root: Path, sections: dict) -> None:

@@ -3,15 +3,21 @@
     python -m digit_recognizer.pipeline.stage_runner 04_base_cnn
 
 The notebook receives the parameters it declares: its values from `params.yaml`, and the
-concrete paths the runner fills in (the outputs folder, the resolved data files, the
-candidates of a choosing stage). The executed copy and its HTML export are written
-atomically; a failed cell or a dead kernel keeps the partial copy as `*.FAILED.ipynb`.
+concrete paths the runner fills in (the outputs folder, the resolved data files, where
+ensemble members train). They are written into its one `parameters` cell, so the executed
+copy shows the values that held, once. The lines of training progress (one per epoch or
+member) are shown in the terminal as the notebook prints them. The executed copy and its HTML
+export are written atomically; a failed cell or a dead kernel keeps the partial copy as
+`*.FAILED.ipynb`.
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,7 +27,27 @@ from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.pipeline import graph, stages
 from digit_recognizer.pipeline.notebook_setup import KERNEL_NAME
-from digit_recognizer.pipeline.train_stage import RUN_ID_ENV, section
+
+# Set by ./run_all.sh for every stage: they change nothing of what a stage computes.
+RUN_ID_ENV = "DIGIT_RECOGNIZER_RUN_ID"
+WORKERS_ENV = "DIGIT_RECOGNIZER_WORKERS"
+RAY_ADDRESS_ENV = "DIGIT_RECOGNIZER_RAY_ADDRESS"
+VERBOSE_ENV = "DIGIT_RECOGNIZER_VERBOSE"  # every line the notebooks print, not only progress
+PROGRESS = re.compile(r"^(\S+: epoch \d+/\d+|\[\d+/\d+\] |\S+: not trained again|"
+                      r"\S+: trained in )")
+
+
+def section(root: Path, name: str) -> dict:
+    """The stage's section of `params.yaml`."""
+    import yaml
+
+    path = root / "params.yaml"
+    if not path.is_file():
+        raise DigitRecognizerError(f"{path} not found: run ./run_all.sh (it writes it)")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if name not in values:
+        raise DigitRecognizerError(f"{path} has no section {name}: run ./run_all.sh")
+    return values[name]
 
 
 def runner_values(root: Path, outputs: Outputs, references: dict[str, str] | None = None) -> dict:
@@ -33,7 +59,9 @@ def runner_values(root: Path, outputs: Outputs, references: dict[str, str] | Non
         return os.path.relpath(root / path, notebooks)
 
     values = {"output_dir": relative(outputs.root), "write_dir": relative(outputs.root),
-              "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S")}
+              "run_id": os.environ.get(RUN_ID_ENV) or time.strftime("%Y%m%d-%H%M%S"),
+              "workers": os.environ.get(WORKERS_ENV) or "local",
+              "ray_address": os.environ.get(RAY_ADDRESS_ENV) or ""}
     if outputs.resolved_source.is_file():
         values["source_record"] = relative(outputs.resolved_source)
     values.update({key: relative(path) for key, path in (references or {}).items()})
@@ -81,6 +109,49 @@ def _relative(path: Path) -> str:
         return Path(path).name
 
 
+PARAMETERS_NOTE = "# This run's values, written here by ./run_all.sh from params.yaml\n"
+
+
+def with_values(source: str, values: dict) -> str:
+    """A parameters cell's code with `values` in place of its defaults, each line's comment
+    kept."""
+    lines = source.splitlines()
+    for node in reversed(ast.parse(source).body):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and \
+                node.targets[0].id in values:
+            last = lines[node.end_lineno - 1]
+            comment = last[node.end_col_offset:]
+            lines[node.lineno - 1:node.end_lineno] = [
+                f"{node.targets[0].id} = {values[node.targets[0].id]!r}{comment}"]
+    return PARAMETERS_NOTE + "\n".join(lines)
+
+
+def parameterized(source: Path, params: dict):
+    """The notebook with `params` written into its parameters cell."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = with_values(cell.source, params)
+    return nb
+
+
+class ProgressLines(io.TextIOBase):
+    """Where papermill writes what the notebook prints: the progress lines go to the terminal
+    (every line with `everything`)."""
+
+    def __init__(self, everything: bool = False):
+        self.everything, self.pending = everything, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if self.everything or PROGRESS.match(line):
+                print(f"    {line}", flush=True)
+        return len(text)
+
+
 def execute(source: Path, target: Path, params: dict) -> dict:
     """Execute one notebook with papermill; return its timing split."""
     import papermill as pm
@@ -90,8 +161,9 @@ def execute(source: Path, target: Path, params: dict) -> dict:
     with fileio.atomic_path(target, suffix=".ipynb") as tmp:
         try:
             pm.execute_notebook(
-                str(source), str(tmp), parameters=params, kernel_name=KERNEL_NAME,
+                parameterized(source, params), str(tmp), kernel_name=KERNEL_NAME,
                 cwd=str(source.parent), progress_bar=True, report_mode=False,
+                stdout_file=ProgressLines(os.environ.get(VERBOSE_ENV) == "1"),
             )
         except pm.PapermillExecutionError as exc:
             raise _failure(source, tmp, target,

@@ -1,19 +1,21 @@
 """The stage manifest: every stage of the pipeline, declared once, here.
 
-A *stage* is one step of the DVC graph. Most are notebooks (`notebooks/<name>.ipynb`, run by
-papermill), which tell the story; the training of each model is a stage of its own
-(`train_<model>`: a command), so that what only shows a result (a plot's style, a banner's
-words) never retrains a network. A *model* is a network with its recipe (`learning.recipes`).
+A *stage* is one step of the DVC graph: a notebook (`notebooks/<name>.ipynb`, run by
+papermill) that does its step on the page; 04-07 and 10 build and train their networks there.
+What only shows a result (a plot's style, a banner's words) reruns the notebook but trains
+nothing: an unchanged training is loaded from the memo (`learning.memo`).
 
 Each stage declares what it reads and writes (paths of `layout`), its figure folders, its own
-parameters with their defaults, the run-wide parameters it uses, and the models it trains or
-shows. From this one table come `dvc.yaml` and `params.yaml` (`graph`), the command line's
-options and the values papermill injects (`run`, `stage_runner`). A stage's upstream stages
-are the writers of what it reads.
+parameters with their defaults, the run-wide parameters it uses, and the models it trains;
+a training notebook's epochs, batch size and learning rate come from the profile's recipe
+(`learning.recipes`) as plain values. From this one table come `dvc.yaml` and `params.yaml`
+(`graph`), the command line's options and the values papermill injects (`run`,
+`stage_runner`). A stage's upstream stages are the writers of what it reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from digit_recognizer.errors import DigitRecognizerError
@@ -30,8 +32,8 @@ class Param:
     option: bool = False
 
 
-# Run-wide parameters: a stage that uses one lists it in `shared`. The training stages get the
-# profile and the epochs as the recipes they resolve to (`training_members`), not as names.
+# Run-wide parameters: a stage that uses one lists it in `shared`. A training notebook gets the
+# profile and the epochs as the values they resolve to (its `training`), not as names.
 SHARED = {
     "profile": Param("quick", "quick: minutes on a laptop; full: the benchmark's recipe; "
                      "gpu: longer training, for a GPU", option=True),
@@ -51,36 +53,56 @@ class Stage:
     figures: tuple[str, ...] = ()  # its folders under outputs/figures/
     params: dict[str, Param] = field(default_factory=dict)  # its own, with defaults
     shared: tuple[str, ...] = ()  # the run-wide parameters it uses
-    models: tuple[str, ...] = ()  # the models it trains or shows (a notebook's `models`)
+    models: tuple[str, ...] = ()  # the models it trains
     candidates: tuple[str, ...] = ()  # what a choosing notebook compares (`candidates`)
-    trains: str = ""  # a training stage: "model", "ensemble" or "experiments"; "": a notebook
+    # What it trains with under the run's values (profile, epochs): plain parameters.
+    training: Callable[[dict], dict] | None = None
     metrics: tuple = ()  # of `writes`: what `dvc metrics` shows
     plots: tuple = ()  # of `writes`: what `dvc plots` draws (one record per epoch)
     # Committed files it reads, by the notebook parameter that receives their path.
     references: dict[str, str] = field(default_factory=dict)
 
     @property
-    def notebook(self) -> str | None:
-        return None if self.trains else f"notebooks/{self.name}.ipynb"
+    def notebook(self) -> str:
+        return f"notebooks/{self.name}.ipynb"
 
 
-def _train_model(model: str) -> Stage:
-    return Stage(f"train_{model}", reads=(OUT.split,), writes=tuple(OUT.model_files(model)),
-                 shared=("seed",), models=(model,), trains="model",
-                 metrics=(OUT.metrics(model),), plots=(OUT.history(model),))
+def _recipe(model: str, *extra: str) -> Callable[[dict], dict]:
+    """The epochs, batch size and learning rate (and `extra` fields) of `model`'s recipe under
+    the run's profile, `--epochs` overriding."""
+    def values(run: dict) -> dict:
+        r = recipes.recipe(model, run["profile"], run.get("epochs") or None)
+        return {"epochs": r.epochs, "batch_size": r.batch_size,
+                "learning_rate": r.learning_rate, **{f: getattr(r, f) for f in extra}}
+
+    return values
 
 
-def _show_models(name: str, models: tuple[str, ...], compared_with: str = "") -> Stage:
-    """A notebook that shows trained models (and what changed from the model before)."""
-    earlier = (OUT.metrics(compared_with),) if compared_with else ()
-    return Stage(name, reads=(OUT.split, *[p for m in models for p in OUT.model_files(m)],
-                              *earlier),
-                 figures=models, shared=("profile",), models=models)
+def _ensemble(run: dict) -> dict:
+    model, folds = recipes.kfold_ensemble(KFOLD_ENSEMBLE, run["profile"], run.get("folds", 0))
+    epochs = recipes.recipe(model, run["profile"], run.get("epochs") or None).epochs
+    return {"member_model": model, "folds": folds, "epochs": epochs}
+
+
+def _experiments(run: dict) -> dict:
+    budget = recipes.EXPERIMENT_BUDGETS[run["profile"]]
+    return {"epochs": run.get("epochs") or budget.epochs, "seeds": budget.seeds,
+            "train_rows": budget.train_rows or 0, "batch_size": budget.batch_size}
+
+
+def _trains(name: str, models: tuple[str, ...], training, reads: tuple = ()) -> Stage:
+    """A notebook that builds and trains `models`, and hands each one's files on."""
+    return Stage(name, reads=(OUT.split, *reads),
+                 writes=tuple(p for m in models for p in OUT.model_files(m)), figures=models,
+                 shared=("seed",), models=models, training=training,
+                 metrics=tuple(OUT.metrics(m) for m in models),
+                 plots=tuple(OUT.history(m) for m in models))
 
 
 BASE_MODELS = ("dense", "simple_cnn", "double_cnn")
+SINGLE_MODELS = (*BASE_MODELS, "batchnorm", "augmentation")
 KFOLD_ENSEMBLE = "kfold_ensemble"
-CANDIDATES = (*BASE_MODELS, "batchnorm", "augmentation", KFOLD_ENSEMBLE)
+CANDIDATES = (*SINGLE_MODELS, KFOLD_ENSEMBLE)
 
 STAGES = {s.name: s for s in (
     Stage("01_load", reads=(OUT.resolved_source,), writes=(OUT.data,), params={
@@ -90,19 +112,20 @@ STAGES = {s.name: s for s in (
     Stage("03_preprocess", reads=(OUT.data,), writes=(OUT.split,), figures=("preprocess",),
           params={"val_fraction": Param(0.1, "share of the training rows held out")},
           shared=("seed",)),
-    *[_train_model(m) for m in (*BASE_MODELS, "batchnorm", "augmentation")],
-    _show_models("04_base_cnn", BASE_MODELS),
-    _show_models("05_batchnorm", ("batchnorm",), compared_with="double_cnn"),
-    _show_models("06_augmentation", ("augmentation",), compared_with="batchnorm"),
-    Stage(f"train_{KFOLD_ENSEMBLE}", reads=(OUT.split,),
+    _trains("04_base_cnn", BASE_MODELS, _recipe("dense")),
+    _trains("05_batchnorm", ("batchnorm",), _recipe("batchnorm"),
+            reads=(OUT.metrics("double_cnn"),)),
+    _trains("06_augmentation", ("augmentation",), _recipe("augmentation", "label_smoothing"),
+            reads=(OUT.model("batchnorm"), OUT.metrics("batchnorm"))),
+    # Its members train the network and recipe of one model of 04-06 (the profile's).
+    Stage("07_ensemble", reads=(OUT.split, *[p for m in SINGLE_MODELS
+                                             for p in OUT.model_files(m)]),
           writes=(*OUT.ensemble_files(KFOLD_ENSEMBLE), OUT.members(KFOLD_ENSEMBLE)),
+          figures=("ensemble",),
           params={"folds": Param(0, "folds of the k-fold ensemble, one member each "
                                     "(0: the profile's)")},
-          shared=("seed",), models=(KFOLD_ENSEMBLE,), trains="ensemble",
+          shared=("seed",), models=(KFOLD_ENSEMBLE,), training=_ensemble,
           metrics=(OUT.metrics(KFOLD_ENSEMBLE),)),
-    Stage("07_ensemble", reads=(OUT.split, *OUT.ensemble_files(KFOLD_ENSEMBLE),
-                                OUT.members(KFOLD_ENSEMBLE)),
-          figures=("ensemble",), shared=("profile", "seed"), models=(KFOLD_ENSEMBLE,)),
     Stage("08_submit", reads=(OUT.data, OUT.split,
                               *[p for m in CANDIDATES for p in (OUT.metrics(m),
                                                                 OUT.probabilities(m),
@@ -115,10 +138,9 @@ STAGES = {s.name: s for s in (
           params={"images": Param("", "comma-separated picture paths (empty: the examples)"),
                   "model_path": Param("", "a model of your own (empty: models/best.keras)")},
           shared=("profile",)),
-    Stage("train_experiments", reads=(OUT.split,), writes=(OUT.experiments,),
-          shared=("seed",), models=tuple(recipes.EXPERIMENTS), trains="experiments"),
-    Stage("10_experiments", reads=(OUT.split, OUT.experiments),
-          writes=(OUT.experiments_summary,), figures=("experiments",), shared=("profile",),
+    Stage("10_experiments", reads=(OUT.split, *OUT.model_files("batchnorm")),
+          writes=(OUT.experiments, OUT.experiments_summary), figures=("experiments",),
+          shared=("seed",), models=tuple(recipes.EXPERIMENTS), training=_experiments,
           references={"full_run": "bench/results/experiments-full-tensorflow-cpu.json"}),
 )}
 
@@ -130,7 +152,7 @@ def stage(name: str) -> Stage:
 
 
 def notebooks(stages: dict[str, Stage] | None = None) -> list[str]:
-    return [s.name for s in (stages or STAGES).values() if s.notebook]
+    return list(stages or STAGES)
 
 
 def writer(stages: dict[str, Stage]) -> dict[str, str]:
@@ -151,21 +173,3 @@ def upstream(name: str, stages: dict[str, Stage] | None = None) -> list[str]:
     written = writer(stages)
     found = {written[str(p)] for p in stages[name].reads if str(p) in written}
     return [s for s in stages if s in found]
-
-
-def training_members(s: Stage, run: dict) -> dict[str, dict]:
-    """What a training stage trains under the run's values: each member's seed and spec
-    (network, precision, recipe), by member name. Only these reach its parameters, so another
-    profile's recipe, or the profile's name, changes nothing of it."""
-    profile, seed, epochs = run["profile"], run["seed"], run.get("epochs") or None
-    if s.trains == "model":
-        [member] = recipes.members(s.models[0], [seed], profile, epochs, tta=False)
-        team = {s.models[0]: member}
-    elif s.trains == "ensemble":
-        model, k = recipes.kfold_ensemble(s.models[0], profile, run.get("folds", 0))
-        team = {m.name: m for m in recipes.fold_members(model, k, seed, profile, epochs)}
-    else:
-        from digit_recognizer.learning import experiments
-
-        team = {m.name: m for m in experiments.plan(profile, seed, epochs)}
-    return {name: {"seed": m.seed, **m.spec()} for name, m in team.items()}

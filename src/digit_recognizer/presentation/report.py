@@ -79,9 +79,10 @@ def _epochs(counts: Mapping[str, int]) -> str:
 def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                 seed: int | None = None, split=None, epochs: Mapping[str, int] | None = None,
                 limits: Mapping[str, int] | None = None,
-                model: str = "") -> str:
-    """The run in one paragraph, and for the `quick` profile that it is a smoke run. `epochs`:
-    how many epochs each model shown was trained for (its metrics say)."""
+                model: str = "", trains: str = "") -> str:
+    """The run in one paragraph. A notebook that trains gives `epochs`, how many each of its
+    models trains, and is told whether that is a short run by the `full` recipe's epochs
+    (never by a parameter's name); a notebook that only reads gives the run's `profile`."""
     facts = [f"model: {model}"] if model else []
     if source:
         rows = _rows(source)
@@ -95,10 +96,17 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                      f"and {len(split.x_test):,} test images")
     if seed is not None:
         facts.append(f"seed {seed}")
-    if profile is not None:
-        trained = _epochs(epochs or {})
-        facts.append(f"profile `{profile}`" + (f" ({trained})" if trained else ""))
+    if epochs:
+        facts.append(f"trains {_epochs(epochs)}")
+    if trains:
+        facts.append(f"trains {trains}")
+    elif profile is not None:
+        facts.append(f"profile `{profile}`")
     text = "**This run** · " + " · ".join(facts) if facts else "**This run**"
+    if epochs:
+        return text + "\n\n" + _budget_box(epochs, _is_small(source, split))
+    if trains:
+        return text
     if profile is None and not model:
         text += ("\n\nThis notebook does not depend on the training profile: it is the same in a "
                  "`quick` and a `full` run.")
@@ -120,6 +128,23 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                     "training rows), so expect lower accuracies" if _is_small(source, split)
                     else "") + ".")
     return text
+
+
+def _budget_box(epochs: Mapping[str, int], small: bool) -> str:
+    """Whether the epochs a notebook trains are the `full` recipe's, whose results the README
+    tables give."""
+    from digit_recognizer.learning import recipes
+
+    full = {m: recipes.recipe(m, "full").epochs for m in epochs if m in recipes.MODELS}
+    short = [f"{m} {n} of {full[m]}" for m, n in epochs.items() if m in full and n < full[m]]
+    rows = (", on fewer rows than those tables (the local competition's 42,000 training "
+            "rows)") if small else ""
+    if short:
+        return ("> **A short run** (epochs: " + ", ".join(short) + f"){rows}. Its accuracies "
+                "show that the chain works, not what the methods reach: the README's *Results* "
+                f"and *Benchmark* tables measure the `full` recipes (`{FULL_COMMAND}`).")
+    return ("> The `full` recipes' epochs, whose results the README's *Results* and *Benchmark* "
+            f"tables give{rows}" + (", so expect lower accuracies" if small else "") + ".")
 
 
 def _is_small(source: Mapping | None, split) -> bool:
@@ -172,21 +197,19 @@ def _recipe_line(metrics: Mapping) -> str:
     extras = [f"label smoothing {r['label_smoothing']:g}"] if r["label_smoothing"] else []
     extras += ["augmented digits"] if r["augment"] else []
     epochs = metrics["epochs"]
-    return (f"Adam with {rate}; batches of {r['batch_size']}; {epochs} epoch{'s' * (epochs != 1)}"
+    return (f"{r.get('optimizer', 'Adam')} with {rate}; batches of {r['batch_size']}; "
+            f"{epochs} epoch{'s' * (epochs != 1)}"
             + "".join(f"; {e}" for e in extras)
             + f"; `{metrics['precision']}` arithmetic; seed {metrics['seed']}")
 
 
-def training_text(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
-                  stage: str = "") -> str:
-    """How a network was trained and by which command, with its log: one row per epoch.
-    `name` (default: the metrics' model) and `stage` (default: `train_<model>`) for an
-    ensemble's member."""
-    name, stage = name or metrics["model"], stage or f"train_{metrics['model']}"
-    text = (f"`{name}` was trained by the stage `{stage}` of this run (`dvc repro {stage}`, "
-            f"which `./run_all.sh` runs when it is out of date), in "
-            f"{metrics['train_seconds']:.0f} s: {_recipe_line(metrics)}. Its recipe is in the "
-            f"section `{stage}` of `params.yaml`.\n\n"
+def training_text(metrics: Mapping, epochs: Sequence[Mapping], name: str = "") -> str:
+    """How a network was trained, read from the trained model, with its log: one row per
+    epoch. `name` (default: the metrics' model) for an ensemble's member."""
+    name = name or metrics["model"]
+    when = f" on {metrics['trained_at']}" if metrics.get("trained_at") else ""
+    text = (f"`{name}` trained{when} in {metrics['train_seconds']:.0f} s: "
+            f"{_recipe_line(metrics)}.\n\n"
             "| epoch | loss | accuracy | validation loss | validation accuracy |\n"
             "| ---: | ---: | ---: | ---: | ---: |\n")
     for e in epochs:
@@ -222,9 +245,8 @@ def smoothing_text(smoothing: float, last: Mapping) -> str:
             f"{last['val_loss'] - floor:.3f} above it.")
 
 
-def training(metrics: Mapping, epochs: Sequence[Mapping], name: str = "",
-             stage: str = "") -> Markdown:
-    return Markdown(training_text(metrics, epochs, name, stage))
+def training(metrics: Mapping, epochs: Sequence[Mapping], name: str = "") -> Markdown:
+    return Markdown(training_text(metrics, epochs, name))
 
 
 def model_summary_text(metrics: Mapping, n_val: int, history: Mapping | None = None) -> str:
@@ -275,11 +297,7 @@ def training_below_validation(metrics: Mapping, history: Mapping) -> str:
 
 
 def _has_dropout(metrics: Mapping) -> bool:
-    if not metrics.get("builder"):
-        return False
-    from digit_recognizer.learning import architecture
-
-    return "Dropout" in architecture.layer_kinds(metrics["builder"])
+    return "Dropout" in metrics.get("layers", ())
 
 
 def model_summary(metrics: Mapping, n_val: int, history: Mapping | None = None) -> Markdown:
@@ -450,18 +468,15 @@ def split_conclusion(split, all_labels) -> Markdown:
     return Markdown(split_conclusion_text(split, all_labels))
 
 
-def ensemble_family_text(profile: str, model: str, full_model: str,
-                         member_seconds: Sequence[float]) -> str:
-    """Why a profile's k-fold ensemble averages another network than the `full` one ("" when
-    it is the same)."""
+def ensemble_family_text(model: str, full_model: str) -> str:
+    """Why an ensemble averages another network than the one the `full` recipes average
+    ("" when it is the same)."""
     if model == full_model:
         return ""
-    seconds = sum(member_seconds) / len(member_seconds)
-    return (f"Under the `{profile}` profile the members are `{model}` networks ({seconds:.0f} s "
-            f"each in this run), not the `{full_model}` CNN that the `full` profile averages: "
-            "several trainings of that CNN would take most of a run meant to take minutes. So "
-            "this ensemble shows the method, and its accuracy is not comparable with the CNNs "
-            "of 05 and 06.")
+    return (f"The members are `{model}` networks, not the `{full_model}` CNN that the `full` "
+            "profile averages: several trainings of that CNN would take most of a run meant to "
+            "take minutes. So this ensemble shows the method, and its accuracy is not "
+            "comparable with the CNNs of 05 and 06.")
 
 
 # ------------------------------------------------------------------ where a notebook writes
@@ -474,3 +489,45 @@ def announce_writes(reads: Outputs, writes: Outputs) -> None:
         print(f"A run of your own: this notebook reads the pipeline's results in {reads.root}/ "
               f"and writes what it makes under {writes.root}/, so the pipeline's files stay "
               "as ./run_all.sh left them.")
+
+
+def describe(metrics: dict) -> str:
+    """One line for the notebook: how the model did."""
+    line = (f"{metrics['model']}: validation accuracy {metrics['val_accuracy']:.2%} "
+            f"({metrics['val_errors']} errors)")
+    if metrics.get("oof_accuracy") is not None:
+        line = (f"{metrics['model']}: out-of-fold accuracy {metrics['oof_accuracy']:.2%} on "
+                f"all {metrics['oof_rows']:,} labelled rows, {metrics['val_accuracy']:.2%} "
+                f"({metrics['val_errors']} errors) on the validation rows")
+    if metrics.get("members"):
+        line += f", the average of {', '.join(metrics['members'])}"
+        line += " with test-time augmentation" if metrics.get("tta") else ""
+    else:
+        line += f", {metrics['parameters']:,} parameters"
+    if metrics.get("train_seconds") is not None:
+        line += f", trained in {metrics['train_seconds']:.0f} s"
+    if metrics.get("local_score") is not None:
+        line += f"; local test score {metrics['local_score']:.2%}"
+    return line
+
+
+def tta_text(results: Sequence) -> str:
+    """For how many members test-time augmentation lowered the accuracy on their validation
+    rows (a k-fold member's: its held-out fold), and why it can where the networks say so
+    ('' when the members were not predicted with it)."""
+    if not results or any(r.metrics.get("val_accuracy_tta") is None for r in results):
+        return ""
+    plain = {r.member.name: r.metrics["val_accuracy"] for r in results}
+    shifted = {r.member.name: r.metrics["val_accuracy_tta"] for r in results}
+    lowered = [r for r in results if shifted[r.member.name] < plain[r.member.name]]
+    raised = sum(shifted[name] > plain[name] for name in plain)
+    text = (f"Test-time augmentation (each image averaged with its four one-pixel shifts) "
+            f"lowered the held-out accuracy of {len(lowered)} of {len(results)} members"
+            + "".join(f"{', ' if i else ' ('}`{r.member.name}` {plain[r.member.name]:.2%} → "
+                      f"{shifted[r.member.name]:.2%}" for i, r in enumerate(lowered))
+            + (")" if lowered else "") + f", raised it for {raised}.")
+    if lowered and not any("Conv2D" in r.metrics.get("layers", ()) for r in lowered):
+        text += (" Those networks have no convolution: every pixel position has weights of its "
+                 "own, so a digit moved by one pixel meets other weights (they are not "
+                 "shift-invariant).")
+    return text
