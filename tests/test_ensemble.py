@@ -11,6 +11,7 @@ from digit_recognizer.datasets import preprocess, submit
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
 from digit_recognizer.learning import ensemble, evaluate, executors, recipes
+from digit_recognizer.presentation import report
 
 
 @pytest.fixture(scope="module")
@@ -82,4 +83,4 @@ def test_the_ensembles_submission_is_what_its_saved_model_predicts(tmp_path, tin
     labels = saved.predict(split.x_test, verbose=0).argmax(axis=1)
     submission = submit.read_submission(outputs.model_submission("kfold_ensemble"))
     np.testing.assert_array_equal(submission["Label"].to_numpy(), labels)
-    assert "out-of-fold accuracy" in evaluate.describe(metrics)
+    assert "out-of-fold accuracy" in report.describe(metrics)

@@ -9,7 +9,8 @@ from digit_recognizer import fileio
 from digit_recognizer.datasets import preprocess
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.learning.evaluate import model_table, shown_table, table_of
+from digit_recognizer.learning.evaluate import model_table, table_of
+from digit_recognizer.presentation.tables import models as shown_table
 
 
 def split_with_seed(seed: int) -> preprocess.Split:
@@ -46,7 +47,7 @@ def test_a_model_measured_on_another_split_is_refused(tmp_path):
 
 
 def test_a_missing_candidate_is_a_clear_error(tmp_path):
-    with pytest.raises(DigitRecognizerError, match="run the stage that trains dense first"):
+    with pytest.raises(DigitRecognizerError, match="run the notebook that trains dense first"):
         model_table(Outputs(tmp_path), ["dense"])
 
 
@@ -77,7 +78,7 @@ def test_shown_table_rounds_once_names_members_and_drops_empty_columns():
 
 
 def test_describe_gives_accuracies_as_percentages():
-    from digit_recognizer.learning.evaluate import describe
+    from digit_recognizer.presentation.report import describe
 
     line = describe({"model": "dense", "val_accuracy": 0.926342, "val_errors": 59,
                      "parameters": 318010, "train_seconds": 3.2, "local_score": 0.9145})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import fields
 from itertools import pairwise
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
+from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import experiments, intervals, recipes
 from digit_recognizer.learning.experiments import StepScores
 from digit_recognizer.learning.members import MemberResult
@@ -45,15 +47,45 @@ def test_an_experiment_model_is_found_and_an_unknown_one_named():
         recipes.model("nope")
 
 
+@functools.cache
+def network() -> str:
+    """05's network as its saved model gives it."""
+    from digit_recognizer.learning import models
+
+    return models.batchnorm_cnn().to_json()
+
+
+def plan(profile: str, seed: int, epochs: int | None = None):
+    b = recipes.EXPERIMENT_BUDGETS[profile]
+    return experiments.plan(network(), seed, experiments.budget(
+        epochs or b.epochs, b.seeds, b.train_rows or 0, b.batch_size))
+
+
 def test_plan_every_step_every_seed_and_tta_only_for_the_last():
-    team = experiments.plan("quick", seed=7)
+    team = plan("quick", seed=7)
     budget = recipes.EXPERIMENT_BUDGETS["quick"]
     assert len(team) == len(recipes.EXPERIMENTS) * budget.seeds
     assert {m.seed for m in team} == set(range(7, 7 + budget.seeds))
     last = next(reversed(recipes.EXPERIMENTS))
     assert all(m.tta == (m.model == last) for m in team)
     assert all(m.train_rows == budget.train_rows for m in team)
-    assert experiments.plan("full", 0, epochs=2)[0].recipe.epochs == 2
+    assert plan("full", 0, epochs=2)[0].recipe.epochs == 2
+    with pytest.raises(DigitRecognizerError, match="at least 1"):
+        experiments.budget(0, 1, 0, 64)
+
+
+def test_the_first_step_is_05s_network_without_batch_norm():
+    """The chain's start is derived from the network 05 saved: the same layers, each
+    convolution with its bias and ReLU back instead of batch normalisation."""
+    from digit_recognizer.learning import models
+
+    team = plan("full", 0)
+    plain = experiments.network_of(team[0])
+    reference = models.compact_cnn()
+    assert [type(x).__name__ for x in plain.layers] == \
+        [type(x).__name__ for x in reference.layers]
+    assert plain.count_params() == reference.count_params()
+    assert experiments.network_of(team[-1]).count_params() == models.batchnorm_cnn().count_params()
 
 
 def _result(stage: str, seed: int, val: np.ndarray, test: np.ndarray,
@@ -161,8 +193,8 @@ def test_summary_names_every_verdict_and_the_budget():
              _step("exp_schedule", 0.99, 0.991, 0.989)]
     found = experiments.verdicts(steps)
     rows = experiments.Rows(np.zeros(10_000), "10,000 validation rows", False)
-    team = experiments.plan("full", 42)
-    text = experiments.summary_text(steps, found, rows, team, 37_800, "full")
+    team = plan("full", 42)
+    text = experiments.summary_text(steps, found, rows, team, 37_800)
     assert "`exp_batch_norm` (change exp_batch_norm): **helps**: +4.00 points" in text
     assert "`exp_schedule` (change exp_schedule): **not settled**: +0.00 points" in text
     assert "these help: exp_batch_norm" in text
@@ -207,7 +239,7 @@ def test_a_summary_from_before_paired_rows_says_its_interval_was_unpaired():
 
 
 def test_the_steps_table_lists_what_each_step_trained_differently():
-    rows = experiments.steps_table(experiments.plan("full", 42))
+    rows = experiments.steps_table(plan("full", 42))
     assert [r["step"] for r in rows] == list(recipes.EXPERIMENTS)
     assert rows[0]["recipe differences"] == ""
     assert rows[1]["recipe differences"] == "architecture: `compact_cnn` → `batchnorm_cnn`"
@@ -217,12 +249,12 @@ def test_the_steps_table_lists_what_each_step_trained_differently():
 def test_a_smoke_budget_gives_no_verdict_even_when_its_numbers_differ_widely():
     """One epoch of a few thousand rows once printed "helps: +18 points" for augmentation,
     where the full run measures -0.12: a smoke budget says so, and gives no verdict."""
-    team = experiments.plan("quick", 42)
-    reason = experiments.smoke_reason("quick", team)
-    assert "smoke test" in reason
+    team = plan("quick", 42)
+    reason = experiments.smoke_reason(recipes.EXPERIMENT_BUDGETS["quick"])
+    assert "1 epoch where the full run trains 4" in reason and "one seed" in reason
     steps = [_step("exp_plain", 0.70), _step("exp_augmentation", 0.88)]
     rows = experiments.Rows(np.zeros(800), "800 validation rows", False)
-    text = experiments.summary_text(steps, [], rows, team, 7_200, "quick", smoke=reason)
+    text = experiments.summary_text(steps, [], rows, team, 7_200, smoke=reason)
     assert "no verdicts" in text and "between 70.00% and 88.00%" in text
     assert not {"helps", "hurts", "not settled"} & set(text.replace("*", " ").split())
 
@@ -230,8 +262,9 @@ def test_a_smoke_budget_gives_no_verdict_even_when_its_numbers_differ_widely():
 @pytest.mark.parametrize(("profile", "epochs", "smoke"), [
     ("full", None, False), ("gpu", None, False), ("full", 1, True), ("quick", None, True)])
 def test_a_budget_cut_below_the_profiles_is_a_smoke_run(profile, epochs, smoke):
-    team = experiments.plan(profile, 0, epochs)
-    assert bool(experiments.smoke_reason(profile, team)) == smoke
+    b = recipes.EXPERIMENT_BUDGETS[profile]
+    budget = experiments.budget(epochs or b.epochs, b.seeds, b.train_rows or 0, b.batch_size)
+    assert bool(experiments.smoke_reason(budget)) == smoke
 
 
 def test_the_committed_full_run_is_shown_with_its_date_command_and_verdicts():

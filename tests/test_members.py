@@ -13,6 +13,7 @@ from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.learning import members, recipes
 from digit_recognizer.learning.members import Member
 from digit_recognizer.learning.recipe import Recipe
+from digit_recognizer.presentation import report, tables
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -95,7 +96,8 @@ def _result(name: str, val: list[int], val_tta: list[int], labels: np.ndarray):
     return members.MemberResult(Member(name, "dense", 0, Recipe(1), "dense"), probs(val),
                                 probs(val), {
         "val_accuracy": accuracy, "val_accuracy_tta": float(np.mean(np.array(val_tta) == labels)),
-        "train_seconds": 1.0}, b"", "here", probs(val_tta), probs(val_tta))
+        "train_seconds": 1.0, "layers": ["Flatten", "Dense", "Dense"]}, b"", "here",
+        probs(val_tta), probs(val_tta))
 
 
 def test_tta_text_counts_the_members_that_tta_lowered_and_says_why_for_dense_networks():
@@ -103,28 +105,28 @@ def test_tta_text_counts_the_members_that_tta_lowered_and_says_why_for_dense_net
     lowered = _result("lowered", [1, 2, 3, 4], [1, 2, 3, 0], labels)
     raised = _result("raised", [1, 2, 0, 4], [1, 2, 3, 4], labels)
     same = _result("same", [1, 2, 3, 0], [1, 2, 3, 0], labels)
-    text = members.tta_text([lowered, raised, same])
+    text = report.tta_text([lowered, raised, same])
     assert ("lowered the held-out accuracy of 1 of 3 members (`lowered` 100.00% → 75.00%), "
             "raised it for 1.") in text
     assert "not shift-invariant" in text  # `_result` members are dense networks
     convolutional = _result("cnn", [1, 2, 3, 4], [1, 2, 3, 0], labels)
-    convolutional.member = Member("cnn", "simple_cnn", 0, Recipe(1), "simple_cnn")
-    text = members.tta_text([convolutional])
+    convolutional.metrics["layers"] = ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    text = report.tta_text([convolutional])
     assert "of 1 of 1 members" in text and "shift-invariant" not in text
-    assert "lowered the held-out accuracy of 0 of 1" in members.tta_text([raised])
-    assert "shift-invariant" not in members.tta_text([raised])
+    assert "lowered the held-out accuracy of 0 of 1" in report.tta_text([raised])
+    assert "shift-invariant" not in report.tta_text([raised])
     no_tta = members.MemberResult(lowered.member, lowered.val_probs, lowered.test_probs,
                                   {**lowered.metrics, "val_accuracy_tta": None}, b"", "")
-    assert members.tta_text([no_tta]) == ""
+    assert report.tta_text([no_tta]) == ""
 
 
 def test_shown_table_gives_percentages_and_drops_an_empty_tta_column():
     labels = np.array([1, 2, 3, 4])
     a = _result("a", [1, 2, 3, 0], [1, 2, 3, 4], labels)
     a.metrics.update(val_errors=1, val_accuracy_tta=1.0)
-    table = members.shown_table([a])
+    table = tables.members([a])
     assert table.to_dict("records") == [{
         "member": "a", "seed": 0, "validation accuracy": "75.00%",
         "with test-time augmentation": "100.00%", "validation errors": 1, "training": "1 s"}]
     a.metrics["val_accuracy_tta"] = None
-    assert "with test-time augmentation" not in members.shown_table([a])
+    assert "with test-time augmentation" not in tables.members([a])

@@ -22,24 +22,24 @@ def split_of(n_train, n_val, n_test):
                            x_test=np.zeros(n_test))
 
 
-def test_quick_banner_says_smoke_run_and_points_to_the_full_profile():
-    dense, batchnorm = (recipes.recipe(m, "quick").epochs for m in ("dense", "batchnorm"))
-    text = report.banner_text(source=SAMPLE, profile="quick", seed=7,
-                              split=split_of(7200, 800, 2000),
-                              epochs={"dense": dense, "batchnorm": batchnorm})
+def test_a_banner_of_fewer_epochs_than_the_full_recipes_says_short_run():
+    """Labelled by the epochs trained, never by a profile's name."""
+    full = {m: recipes.recipe(m, "full").epochs for m in ("dense", "batchnorm")}
+    text = report.banner_text(source=SAMPLE, seed=7, split=split_of(7200, 800, 2000),
+                              epochs={"dense": 2, "batchnorm": full["batchnorm"]})
     assert "`sample`" in text and "8,000 training and 2,000 test rows" in text
     assert "7,200 training, 800 validation and 2,000 test images" in text
-    assert "seed 7" in text
-    assert (f"dense {dense} epochs, batchnorm {batchnorm} epochs" if dense != batchnorm
-            else f"{dense} epochs per model") in text
-    assert "smoke run" in text and "few rows" in text and "`full` profile" in text
+    assert "seed 7" in text and "trains dense 2 epochs, batchnorm" in text
+    assert f"A short run** (epochs: dense 2 of {full['dense']})" in text
+    assert "fewer rows" in text and "`full` recipes" in text and "profile `" not in text
     assert "%" not in text  # no accuracy is stated by hand
+    at_full = report.banner_text(source={**SAMPLE, "train_rows": 42000}, epochs=full)
+    assert "short run" not in at_full and "The `full` recipes' epochs" in at_full
 
 
 def test_full_banner_and_data_banner():
-    full = report.banner_text(source={**SAMPLE, "train_rows": 42000}, profile="full",
-                              epochs={"batchnorm": 3})
-    assert "smoke" not in full and "3 epochs per model" in full and "fewer rows" not in full
+    full = report.banner_text(source={**SAMPLE, "train_rows": 42000}, profile="full")
+    assert "smoke" not in full and "fewer rows" not in full
     small = report.banner_text(source=SAMPLE, profile="full")
     assert "fewer rows" in small
     other = report.banner_text(source=SAMPLE, profile="other")
@@ -146,27 +146,34 @@ def test_recipe_changes_list_every_difference():
         (before != after)
 
 
+LAYERS = {"dense": ["Flatten", "Dense", "Dense"],
+          "double_cnn": ["Conv2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"],
+          "batchnorm": ["Conv2D", "BatchNormalization", "ReLU", "Dropout", "Dense"],
+          "augmentation": ["Conv2D", "BatchNormalization", "ReLU", "Dropout", "Dense"]}
+
+
 def trained(name: str) -> dict:
     """What a model's metrics say of its training."""
-    return {"model": name, "builder": recipes.model(name).builder,
-            "precision": recipes.model(name).precision,
-            "recipe": asdict(recipes.recipe(name, "quick"))}
+    return {"model": name, "network": name, "precision": recipes.model(name).precision,
+            "recipe": asdict(recipes.recipe(name, "quick")), "layers": LAYERS[name]}
 
 
 def test_changes_text_compares_what_was_trained():
     text = report.changes_text(trained("double_cnn"), trained("batchnorm"))
-    assert "`batchnorm_cnn`" in text and "these changes together" in text
+    assert "architecture: `double_cnn` → `batchnorm`" in text and "these changes together" in text
     assert "exactly as" in report.changes_text(trained("dense"), trained("dense"))
 
 
-def test_training_text_gives_the_command_the_recipe_and_every_epoch():
-    metrics = {**trained("batchnorm"), "seed": 42, "epochs": 2, "train_seconds": 61.2}
+def test_training_text_gives_when_the_recipe_and_every_epoch():
+    metrics = {**trained("batchnorm"), "seed": 42, "epochs": 2, "train_seconds": 61.2,
+               "trained_at": "2026-12-07 20:15 UTC"}
     epochs = [{"epoch": 1, "loss": 0.9, "accuracy": 0.7, "val_loss": 0.5, "val_accuracy": 0.9},
               {"epoch": 2, "loss": 0.4, "accuracy": 0.9, "val_loss": 0.2, "val_accuracy": 0.95}]
     text = report.training_text(metrics, epochs)
-    assert "`dvc repro train_batchnorm`" in text and "in 61 s" in text
-    member = report.training_text(metrics, epochs, "batchnorm_fold0", "train_kfold_ensemble")
-    assert "`batchnorm_fold0` was trained by the stage `train_kfold_ensemble`" in member
+    assert "`batchnorm` trained on 2026-12-07 20:15 UTC in 61 s: Adam with" in text
+    assert "dvc" not in text and "stage" not in text
+    member = report.training_text(metrics, epochs, "batchnorm_fold0")
+    assert member.startswith("`batchnorm_fold0` trained on")
     assert "a warm-up to 0.003, then a cosine decay" in text and "seed 42" in text
     assert "| 2 | 0.4000 | 90.0% | 0.2000 | 95.0% |" in text
 
@@ -217,9 +224,9 @@ def test_the_split_conclusion_states_sizes_range_and_stratification():
 
 
 def test_a_cheaper_ensemble_says_why_it_is_not_the_full_profiles():
-    text = report.ensemble_family_text("quick", "dense", "augmentation", [2.0, 4.0])
-    assert "`dense` networks (3 s each" in text and "`augmentation` CNN" in text
-    assert report.ensemble_family_text("full", "augmentation", "augmentation", [600.0]) == ""
+    text = report.ensemble_family_text("dense", "augmentation")
+    assert "`dense` networks" in text and "`augmentation` CNN" in text
+    assert report.ensemble_family_text("augmentation", "augmentation") == ""
 
 
 def test_a_run_by_hand_writes_under_interactive_and_says_so(tmp_path, capsys):

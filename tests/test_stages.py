@@ -18,8 +18,6 @@ RUN = {**graph.run_defaults()}
 def test_every_notebook_is_a_stage_and_every_notebook_stage_a_notebook():
     notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert notebooks == sorted(stages.notebooks())
-    assert all(not (ROOT / "notebooks" / f"{s.name}.ipynb").exists()
-               for s in stages.STAGES.values() if s.trains)
 
 
 def test_what_a_stage_reads_an_earlier_stage_writes():
@@ -33,11 +31,14 @@ def test_what_a_stage_reads_an_earlier_stage_writes():
             assert order.index(written[str(path)]) < order.index(s.name)
 
 
-def test_every_model_has_one_training_stage_and_a_notebook_that_shows_it():
-    trained = [m for s in stages.STAGES.values() if s.trains == "model" for m in s.models]
+def test_every_model_is_trained_by_one_notebook_that_hands_its_files_on():
+    trained = [m for s in stages.STAGES.values() for m in s.models if m in recipes.MODELS]
     assert sorted(trained) == sorted(recipes.MODELS)
-    shown = [m for s in stages.STAGES.values() if s.notebook for m in s.models]
-    assert set(trained) <= set(shown)
+    written = stages.writer(stages.STAGES)
+    for s in stages.STAGES.values():
+        for model in s.models:
+            if model in recipes.MODELS:
+                assert all(written[str(p)] == s.name for p in stages.OUT.model_files(model))
 
 
 @pytest.mark.parametrize("name", stages.notebooks())
@@ -64,16 +65,20 @@ def test_builders_and_recipes_exist_for_every_model_and_profile():
     assert recipes.recipe("dense", "quick", epochs=7).epochs == 7
 
 
-def test_a_training_stage_gets_the_resolved_recipe_and_nothing_of_other_profiles(monkeypatch):
-    s = stages.STAGES["train_batchnorm"]
+def test_a_training_notebook_gets_the_profiles_values_and_nothing_of_other_profiles(
+        monkeypatch):
+    s = stages.STAGES["05_batchnorm"]
     before = graph.stage_section(s, RUN)
-    assert before["members"]["batchnorm"]["epochs"] == recipes.recipe("batchnorm", "quick").epochs
+    assert before["epochs"] == recipes.recipe("batchnorm", "quick").epochs
+    assert before["learning_rate"] == recipes.recipe("batchnorm", "quick").learning_rate
     assert "profile" not in before
     model = recipes.MODELS["batchnorm"]
     monkeypatch.setitem(recipes.MODELS, "batchnorm", replace(
         model, recipes={**model.recipes, "gpu": replace(model.recipes["gpu"], epochs=99)}))
     assert graph.stage_section(s, RUN) == before
-    assert graph.stage_section(s, {**RUN, "epochs": 3})["members"]["batchnorm"]["epochs"] == 3
+    assert graph.stage_section(s, {**RUN, "epochs": 3})["epochs"] == 3
+    assert graph.stage_section(s, {**RUN, "profile": "full"})["epochs"] == \
+        recipes.recipe("batchnorm", "full").epochs
 
 
 def test_unknown_names_are_clear_errors():

@@ -46,7 +46,7 @@ class Outputs:
     def figure(self, owner: str, name: str) -> Path:
         return self.figures(owner) / f"{name}.png"
 
-    # Per trained model (a training stage writes them).
+    # Per trained model (the notebook that trains it writes them).
     def model(self, name: str) -> Path:
         return self.root / "models" / f"{name}.keras"
 
@@ -72,11 +72,11 @@ class Outputs:
         return [self.model(name), self.metrics(name), self.probabilities(name),
                 self.model_submission(name)]
 
-    # Written by an ensemble's training stage: each member's model, probabilities and metrics.
+    # Written by the notebook that trains an ensemble: each member's model, probabilities, metrics.
     def members(self, ensemble: str) -> Path:
         return self.root / "members" / ensemble
 
-    # Every run of the controlled experiments (their training stage), and what 10 made of them.
+    # Every run of the controlled experiments, and what 10 made of them.
     @property
     def experiments(self) -> Path:
         return self.root / "experiments"

@@ -168,7 +168,7 @@ def load_trained(name: str, outputs, split: Split | None = None) -> Trained:
 
 
 def model_metrics(outputs, name: str, split: Split | None = None) -> dict:
-    """The metrics a training stage wrote for `name`; with `split`, they must come from it."""
+    """The metrics a notebook wrote for `name`; with `split`, they must come from it."""
     path = outputs.metrics(name)
     if not path.is_file():
         raise DigitRecognizerError(f"{path}: not found; run the notebook that trains {name} "

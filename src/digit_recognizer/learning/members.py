@@ -138,7 +138,7 @@ def save_runs(folder: str | os.PathLike, results: list[MemberResult]) -> None:
 
 
 def load_results(folder: str | os.PathLike) -> list[MemberResult]:
-    """Every member that a training stage left in `folder` (`save_runs`), in its order."""
+    """Every member that a notebook left in `folder` (`save_runs`), in its order."""
     return [load_result(folder, name) for name in fileio.read_json(Path(folder) / RUNS)]
 
 
