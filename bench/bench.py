@@ -61,7 +61,7 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 def train_one(model_name: str, seed: int, profile: str, split: preprocess.Split,
               epochs: int | None) -> dict:
     """Train one model with one seed (as an ensemble member is trained) and measure it."""
-    [member] = recipes.members(model_name, [seed], profile, epochs)
+    [member] = members.of_models(model_name, [seed], profile, epochs)
     result = members.train_member(member, split, verbose=2)
     model = result.load_model()
     m = result.metrics
@@ -87,7 +87,7 @@ def kfold_row(model_name: str, folds: int, seed: int, profile: str, split: prepr
     out-of-fold accuracy on all of them, and the test accuracy of the members' average (with
     TTA when TTA helps out of fold; the test set decides nothing)."""
     results = []
-    for member in recipes.fold_members(model_name, folds, seed, profile, epochs):
+    for member in members.fold_members(model_name, folds, seed, profile, epochs):
         print(f"--> {member.name} (seed {member.seed})", flush=True)
         results.append(members.train_member(member, split, verbose=2))
         m = results[-1].metrics

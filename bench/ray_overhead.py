@@ -64,7 +64,7 @@ def main() -> None:
 
     from digit_recognizer.learning import executors, members, recipes
 
-    ensemble = recipes.members("simple_cnn", range(4), profile="quick")
+    ensemble = members.of_models("simple_cnn", range(4), profile="quick")
     folder = Path(tempfile.mkdtemp(prefix="dr-bench-"))
     report = {"command": COMMAND, "machine": machine(),
               "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,

@@ -32,7 +32,7 @@ from bench import accuracy, load_split, machine
 from digit_recognizer import fileio
 from digit_recognizer.learning import augment, evaluate, models, recipes
 from digit_recognizer.learning.models import INPUT_SHAPE, N_CLASSES, _conv_bn
-from digit_recognizer.learning.train import fit
+from digit_recognizer.learning.train import fit, seed_everything
 
 
 def early_pool(name: str = "early_pool") -> keras.Model:
@@ -50,7 +50,7 @@ ARCHITECTURES = {"batchnorm_cnn": models.batchnorm_cnn, "early_pool": early_pool
 
 def train(arch: str, epochs: int, seed: int, ema: bool, mnist_dir: str) -> dict:
     split = load_split(mnist_dir, 0, 42)
-    models.seed_everything(seed)
+    seed_everything(seed)
     model = ARCHITECTURES[arch]()
     seconds = fit(model, split, recipes.recipe("augmentation", "full", epochs), seed, verbose=2,
                   augmenter=augment.augmenter(),

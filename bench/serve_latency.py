@@ -82,10 +82,10 @@ def default_model(folder: Path) -> tuple[Path, str]:
     best = ROOT / "outputs" / "models" / "best.keras"
     if best.is_file():
         return best, str(best.relative_to(ROOT))
-    from digit_recognizer.learning import recipes
+    from digit_recognizer.learning import models
 
     path = folder / "augmentation_untrained.keras"
-    recipes.build("augmentation", seed=0).save(path)
+    models.of("augmentation", seed=0).save(path)
     return path, "the augmentation stage's CNN (models.batchnorm_cnn), untrained"
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from digit_recognizer.datasets import data, preprocess
-from digit_recognizer.learning import recipes
+from digit_recognizer.learning import members
 
 # Two members that train in a few seconds: one epoch on 300 rows.
-TINY_MEMBERS = [*recipes.members("dense", [1], "quick", epochs=1),
-                *recipes.members("simple_cnn", [2], "quick", epochs=1)]
+TINY_MEMBERS = [*members.of_models("dense", [1], "quick", epochs=1),
+                *members.of_models("simple_cnn", [2], "quick", epochs=1)]
 
 
 def tiny_split(path: Path, train_rows: int = 300, val_rows: int = 100,

@@ -10,19 +10,19 @@ import pytest
 from digit_recognizer.datasets import preprocess, submit
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.layout import Outputs
-from digit_recognizer.learning import ensemble, evaluate, executors, recipes
+from digit_recognizer.learning import ensemble, evaluate, executors, members, recipes
 from digit_recognizer.presentation import report
 
 
 @pytest.fixture(scope="module")
 def fold_results(tiny_split):
     """Three dense members, one per fold of the tiny split's 400 labelled rows."""
-    team = recipes.fold_members("dense", 3, 7, "quick", epochs=1)
+    team = members.fold_members("dense", 3, 7, "quick", epochs=1)
     return executors.run_members(team, tiny_split)
 
 
 def test_fold_members_share_their_folds_and_differ_in_fold_and_seed():
-    team = recipes.fold_members("augmentation", 5, 42, "full")
+    team = members.fold_members("augmentation", 5, 42, "full")
     assert [m.name for m in team] == [f"augmentation_fold{i}" for i in range(5)]
     assert [(m.fold, m.seed) for m in team] == [(i, 43 + i) for i in range(5)]
     assert {(m.folds, m.fold_seed) for m in team} == {(5, 42)}

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import experiments, intervals, recipes
+from digit_recognizer.learning import experiments, intervals, members, recipes
 from digit_recognizer.learning.experiments import StepScores
 from digit_recognizer.learning.members import MemberResult
 
@@ -90,7 +90,7 @@ def test_the_first_step_is_05s_network_without_batch_norm():
 
 def _result(stage: str, seed: int, val: np.ndarray, test: np.ndarray,
             tta: np.ndarray | None = None) -> MemberResult:
-    [member] = recipes.members(stage, [seed], "quick", tta=tta is not None)
+    [member] = members.of_models(stage, [seed], "quick", tta=tta is not None)
     metrics = {"train_seconds": 1.0, "history": {"val_accuracy": [0.5, 0.6]}}
     return MemberResult(member, val, test, metrics, b"", "here", tta, tta)
 

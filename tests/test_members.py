@@ -31,11 +31,11 @@ def test_a_bad_description_fails_at_once(kwargs, message):
     ("resnet", "quick", "unknown model 'resnet'"), ("dense", "huge", "unknown profile 'huge'")])
 def test_an_unknown_model_or_profile_fails_at_once(model, profile, message):
     with pytest.raises(DigitRecognizerError, match=message):
-        recipes.members(model, [0], profile)
+        members.of_models(model, [0], profile)
 
 
 def test_members_every_model_with_every_seed_and_its_resolved_recipe():
-    made = recipes.members(["dense", "batchnorm"], range(2), profile="full", epochs=30)
+    made = members.of_models(["dense", "batchnorm"], range(2), profile="full", epochs=30)
     assert [m.name for m in made] == ["dense_seed0", "dense_seed1", "batchnorm_seed0",
                                       "batchnorm_seed1"]
     assert made[3] == Member("batchnorm_seed1", "batchnorm", 1,
@@ -43,7 +43,7 @@ def test_members_every_model_with_every_seed_and_its_resolved_recipe():
 
 
 def test_a_members_spec_is_plain_values_and_makes_the_same_member():
-    member = recipes.members("augmentation", [3], "quick", train_rows=50)[0]
+    member = members.of_models("augmentation", [3], "quick", train_rows=50)[0]
     spec = member.spec()
     assert json.loads(json.dumps(spec)) == spec
     assert Member.from_spec(member.name, member.seed, spec) == member

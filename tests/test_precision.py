@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning import precision, recipes
+from digit_recognizer.learning import models, precision
 
 
 def test_cpu_flags_decide_bfloat16(tmp_path):
@@ -34,11 +34,11 @@ def test_a_mixed_model_keeps_float32_weights_and_outputs(monkeypatch):
     import numpy as np
 
     monkeypatch.setattr(precision, "fast_bfloat16", lambda: True)
-    model = recipes.build("batchnorm", seed=0)
+    model = models.of("batchnorm", seed=0)
     assert model.layers[0].dtype_policy.name == "mixed_bfloat16"
     assert all(w.dtype == "float32" for w in model.weights)
     probs = model.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
     assert probs.dtype == np.float32 and np.allclose(probs.sum(axis=1), 1, atol=1e-3)
     # The reference models stay float32, and building leaves the global policy alone.
-    assert recipes.build("dense", seed=0).layers[0].dtype_policy.name == "float32"
+    assert models.of("dense", seed=0).layers[0].dtype_policy.name == "float32"
     assert keras.config.dtype_policy().name == "float32"

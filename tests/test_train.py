@@ -18,7 +18,7 @@ import json, sys
 import numpy as np
 import keras
 from digit_recognizer.datasets import preprocess
-from digit_recognizer.learning import augment, recipes, train
+from digit_recognizer.learning import augment, models, recipes, train
 
 rng = np.random.default_rng(0)
 x = rng.random((160, 28, 28, 1), dtype=np.float32)
@@ -27,7 +27,7 @@ y = preprocess.one_hot(labels)
 split = preprocess.Split(x[:128], y[:128], x[128:], y[128:], x[128:], None)
 runs = []
 for _ in range(2):
-    model = recipes.build("augmentation", seed=3)
+    model = models.of("augmentation", seed=3)
     result = train.fit(model, split, recipes.recipe("augmentation", "quick", 2), seed=3,
                        augmenter=augment.augmenter())
     probs = model.predict(split.x_val, verbose=0)

@@ -109,7 +109,7 @@ def member_key(member: Member, split: preprocess.Split) -> str:
     digest = hashlib.sha256()
     for value in ({"name": member.name, **member.spec(), "seed": member.seed},
                   split.x_train, split.y_train, split.x_val, split.y_val, split.x_test,
-                  memo.training_code(), memo.versions()):
+                  memo.training_code(memo.MEMBER_CODE), memo.versions()):
         memo.hash_value(digest, value)
     return digest.hexdigest()[:20]
 

@@ -65,9 +65,9 @@ def without_batch_norm(network: str) -> str:
 
 def network_of(member: Member):
     """A member's network, built (without training) to be looked at."""
-    from digit_recognizer.learning import models
+    from digit_recognizer.learning import train
 
-    return models.from_json(member.network, member.seed, member.model)
+    return train.from_json(member.network, member.seed, member.model)
 
 
 def plan(network: str, seed: int, budget: recipes.Budget) -> list[Member]:

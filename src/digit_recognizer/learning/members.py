@@ -24,7 +24,7 @@ from digit_recognizer.learning.recipe import Recipe
 @dataclass(frozen=True)
 class Member:
     """What to train: a network (`builder`, a function of `models`, in `precision`), its recipe
-    and a seed. `model` names what it is an instance of (`recipes.members` makes them)."""
+    and a seed. `model` names what it is an instance of (`of_models` makes them)."""
 
     name: str
     model: str
@@ -156,7 +156,7 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
         split = replace(split, x_train=split.x_train[:member.train_rows],
                         y_train=split.y_train[:member.train_rows])
     if member.network:
-        model = models.from_json(member.network, member.seed, member.model)
+        model = train.from_json(member.network, member.seed, member.model)
     else:
         model = models.build(member.builder, member.seed, member.precision, member.model)
     augmenter = None
@@ -213,3 +213,26 @@ def average(results: list[MemberResult], tta: bool = False) -> tuple[np.ndarray,
     """The ensemble of `results`: their mean validation and test probabilities."""
     val, test = zip(*[r.probabilities(tta) for r in results], strict=True)
     return np.mean(val, axis=0), np.mean(test, axis=0)
+
+
+def of_models(models: list[str] | str, seeds: list[int] | range, profile: str,
+              epochs: int | None = None, **options) -> list[Member]:
+    """Every model of the catalogue (`recipes`) with every seed, named `MODEL_seedN`, with the
+    profile's recipe: an ensemble or a spread experiment. `options` are further `Member`
+    fields (`train_rows`, `tta`)."""
+    from digit_recognizer.learning import recipes
+
+    models = [models] if isinstance(models, str) else list(models)
+    return [Member(f"{name}_seed{seed}", name, seed, recipes.recipe(name, profile, epochs),
+                   recipes.model(name).builder, recipes.model(name).precision, **options)
+            for name in models for seed in seeds]
+
+
+def fold_members(model_name: str, folds: int, seed: int, profile: str,
+                 epochs: int | None = None) -> list[Member]:
+    """A k-fold ensemble's members of a catalogue model, `MODEL_foldI`: fold I is held out of
+    member I's training; the folds are seeded by `seed`, member I by `seed + 1 + I`. (The
+    notebooks use `ensemble.fold_members`, of a model they trained.)"""
+    return [replace(member, name=f"{model_name}_fold{i}", folds=folds, fold=i, fold_seed=seed)
+            for i, member in enumerate(of_models(model_name, range(seed + 1, seed + 1 + folds),
+                                                 profile, epochs))]

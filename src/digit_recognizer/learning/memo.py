@@ -34,9 +34,10 @@ import numpy as np
 
 from digit_recognizer import fileio
 
-# The modules whose code can change what a training computes (besides the notebook's own cells,
-# which reach the key through the model they build and compile).
-TRAINING_CODE = ("memo", "train", "batches", "members", "augment", "models", "precision")
+# The modules whose code can change what a notebook's training computes (its own cells reach
+# the key through the model they build and compile), and what an ensemble member's does.
+TRAINING_CODE = ("memo", "train", "batches")
+MEMBER_CODE = (*TRAINING_CODE, "members", "augment", "models")
 ENTRY_FILES = ("model.keras", "history.json", "record.json")
 
 
@@ -51,11 +52,11 @@ def hash_value(digest, value) -> None:
         digest.update(json.dumps(value, sort_keys=True, default=repr).encode())
 
 
-def training_code() -> dict[str, str]:
+def training_code(modules: tuple[str, ...] = TRAINING_CODE) -> dict[str, str]:
     """The hash of each training module's source."""
     folder = Path(__file__).parent
     return {name: hashlib.sha256((folder / f"{name}.py").read_bytes()).hexdigest()[:16]
-            for name in TRAINING_CODE}
+            for name in modules}
 
 
 def versions() -> dict[str, str]:
@@ -182,7 +183,7 @@ def fit(model, split, *, epochs: int, batch_size: int, seed: int, store: str | o
     rows (shuffled batches from `seed`, augmented by `augmenter` if given), or load the weights
     that the same training left in `store`. One line per epoch (or Keras's own lines with
     `verbose`)."""
-    from digit_recognizer.learning import models, train
+    from digit_recognizer.learning import train
 
     callbacks = list(callbacks or [])
     digest = key(model, split, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -192,7 +193,7 @@ def fit(model, split, *, epochs: int, batch_size: int, seed: int, store: str | o
              "augmenter": "" if augmenter is None else augmenter.to_json()}
     if all((entry / f).is_file() for f in ENTRY_FILES):
         return _load(model, entry, digest, **facts)
-    models.seed_everything(seed)
+    train.seed_everything(seed)
     data = train.dataset(split.x_train, split.y_train, batch_size, seed, augmenter)
     progress = [] if verbose else [epoch_lines(model.name, epochs)]
     start = time.perf_counter()

@@ -6,11 +6,10 @@ softmax probabilities over the 10 digits, whichever Keras backend runs it (`KERA
 
 from __future__ import annotations
 
-import json
-import logging
-
 import keras
 from keras import layers
+
+from digit_recognizer.learning.train import seed_everything
 
 INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
@@ -105,42 +104,11 @@ def compact_cnn(name: str = "compact_cnn") -> keras.Model:
     return batchnorm_cnn(name, batch_norm=False)
 
 
-def seed_everything(seed: int) -> None:
-    """Same seed, same initial weights, batches and dropout: the same result on the CPU."""
-    keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-        _drop_retracing_warnings(tf.get_logger())
-
-
-def _retracing(record: logging.LogRecord) -> bool:
-    return "triggered tf.function retracing" not in record.getMessage()
-
-
-def _drop_retracing_warnings(logger: logging.Logger) -> None:
-    # Each new model traces its own predict function, so a notebook that trains several (an
-    # ensemble, the experiments) gets TensorFlow's warning against retracing in a loop.
-    if _retracing not in logger.filters:
-        logger.addFilter(_retracing)
-
-
-def from_json(network: str, seed: int | None = None, name: str | None = None) -> keras.Model:
-    """A fresh network with the layers of a saved model's architecture (`model.to_json()`),
-    its weights drawn from `seed`; each layer keeps its number format."""
-    if seed is not None:
-        seed_everything(seed)
-    config = json.loads(network)
-    if name:
-        config["config"]["name"] = name
-    return keras.models.model_from_json(json.dumps(config))
-
-
 def build(builder: str, seed: int | None = None, precision: str = "float32",
           name: str | None = None) -> keras.Model:
     """A fresh, uncompiled network from the function `builder` of this module; `seed` fixes its
-    weights; `name` defaults to the builder's. (`recipes.build` builds a model by its name.)
+    weights; `name` defaults to the builder's. (`of` builds a model of the catalogue by its
+    name.)
 
     `precision` "auto" computes in bfloat16, weights and outputs staying float32, where the
     hardware does that fast (`precision.policy`).
@@ -155,3 +123,11 @@ def build(builder: str, seed: int | None = None, precision: str = "float32",
         return globals()[builder](name=name or builder)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def of(name: str, seed: int | None = None) -> keras.Model:
+    """A fresh, uncompiled network of the catalogue's model `name` (`recipes`), in its own
+    precision."""
+    from digit_recognizer.learning import recipes
+
+    return build(recipes.model(name).builder, seed, recipes.model(name).precision, name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from digit_recognizer.errors import DigitRecognizerError
-from digit_recognizer.learning.members import Member
 from digit_recognizer.learning.recipe import Recipe, differences
 
 # quick: minutes on a laptop's CPU; full: the CPU recipe the benchmark measures (bench/);
@@ -132,16 +131,6 @@ def kfold_ensemble(name: str, profile: str, folds: int = 0) -> tuple[str, int]:
     return ENSEMBLES[name].model[profile], folds or ENSEMBLES[name].folds[profile]
 
 
-def fold_members(model_name: str, folds: int, seed: int, profile: str,
-                 epochs: int | None = None) -> list[Member]:
-    """A k-fold ensemble's members, `MODEL_foldI`: fold I is held out of member I's training;
-    the folds are seeded by `seed`, member I by `seed + 1 + I` (so none repeats the model
-    trained alone with `seed`)."""
-    return [replace(member, name=f"{model_name}_fold{i}", folds=folds, fold=i, fold_seed=seed)
-            for i, member in enumerate(members(model_name, range(seed + 1, seed + 1 + folds),
-                                               profile, epochs))]
-
-
 def model(name: str) -> Model:
     """A model of the stages (`MODELS`) or of the controlled experiments (`EXPERIMENTS`)."""
     if name in MODELS:
@@ -168,20 +157,3 @@ def changes(before: str, after: str, profile: str, epochs: int | None = None) ->
                 "recipe": asdict(recipe(name, profile, epochs))}
 
     return differences(spec(before), spec(after))
-
-
-def members(models: list[str] | str, seeds: list[int] | range, profile: str,
-            epochs: int | None = None, **options) -> list[Member]:
-    """Every model with every seed, named `MODEL_seedN`: an ensemble or a spread experiment.
-    `options` are further `Member` fields (`train_rows`, `tta`)."""
-    models = [models] if isinstance(models, str) else list(models)
-    return [Member(f"{name}_seed{seed}", name, seed, recipe(name, profile, epochs),
-                   model(name).builder, model(name).precision, **options)
-            for name in models for seed in seeds]
-
-
-def build(name: str, seed: int | None = None):
-    """A fresh, uncompiled network of the model `name`, in its own precision."""
-    from digit_recognizer.learning import models
-
-    return models.build(model(name).builder, seed, model(name).precision, name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +34,42 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augmenter=
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def seed_everything(seed: int) -> None:
+    """Same seed, same initial weights, batches and dropout: the same result on the CPU."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        _drop_retracing_warnings(tf.get_logger())
+
+
+def _retracing(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _drop_retracing_warnings(logger: logging.Logger) -> None:
+    # Each new model traces its own predict function, so a notebook that trains several (an
+    # ensemble, the experiments) gets TensorFlow's warning against retracing in a loop.
+    if _retracing not in logger.filters:
+        logger.addFilter(_retracing)
+
+
+def from_json(network: str, seed: int | None = None, name: str | None = None):
+    """A fresh network with the layers of a saved model's architecture (`model.to_json()`),
+    its weights drawn from `seed`; each layer keeps its number format."""
+    import keras
+
+    if seed is not None:
+        seed_everything(seed)
+    config = json.loads(network)
+    if name:
+        config["config"]["name"] = name
+    return keras.models.model_from_json(json.dumps(config))
+
+
 @dataclass
 class TrainResult:
     history: dict[str, list[float]]
@@ -52,14 +90,14 @@ def fit(model, split, r: Recipe, seed: int, verbose: int = 0, augmenter=None,
     """
     import keras
 
-    from digit_recognizer.learning import models, schedules
+    from digit_recognizer.learning import schedules
 
     if r.augment != (augmenter is not None):
         raise DigitRecognizerError(
             f"the recipe of {model.name} {'needs' if r.augment else 'takes no'} augmenter"
             + (" (pass augmenter=augment.augmenter())" if r.augment else ""))
     n_epochs = r.epochs
-    models.seed_everything(seed)
+    seed_everything(seed)
     # The same step count as the plotted schedule (`schedules.learning_rates`).
     steps = schedules.steps_per_epoch(r, len(split.x_train)) * n_epochs
     if r.schedule == "cosine":
