@@ -101,25 +101,6 @@ def write_stand_in(project, name: str, extra: str = "") -> None:
     path.write_text(json.dumps(stand_in(real, name, extra), indent=1))
 
 
-def stand_in_training(project) -> None:
-    """Training stages that write their outputs from their parameters and dependencies (as a
-    retrained model would change) in a moment, instead of training: the project's dvc.yaml
-    keeps every stage's dependencies, parameters and outputs, only their commands change."""
-    graph_file = project / "dvc.yaml"
-    dvc = yaml.safe_load(graph_file.read_text())
-    for name, s in stages.STAGES.items():
-        if not s.trains:
-            continue
-        script = project / "stand_ins" / f"{name}.py"
-        script.parent.mkdir(exist_ok=True)
-        prefix = (f"import yaml\nglobals().update(yaml.safe_load(open('params.yaml'))"
-                  f"[{name!r}])\n")
-        script.write_text(prefix + stand_in_code(name, list(graph.stage_section(
-            s, graph.run_defaults())), root="."))
-        dvc["stages"][name]["cmd"] = f"python stand_ins/{name}.py"
-    graph_file.write_text(yaml.safe_dump(dvc, sort_keys=False))
-
-
 def isolated_env(tmp_path) -> dict:
     """No Kaggle credentials, so `auto` never tries the network."""
     return {"KAGGLE_CONFIG_DIR": str(tmp_path / "no-kaggle"), "HOME": str(tmp_path / "home"),
@@ -129,11 +110,10 @@ def isolated_env(tmp_path) -> dict:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    """A project with stand-in notebooks and training after one complete run."""
+    """A project with stand-in notebooks after one complete run."""
     project = make_project(tmp_path_factory.mktemp("base"))
     for name in stages.notebooks():
         write_stand_in(project, name)
-    stand_in_training(project)
     env = isolated_env(tmp_path_factory.mktemp("env"))
     first = run_pipeline(project, *FAST, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -165,7 +145,7 @@ def after(*names: str) -> set[str]:
         found |= more
 
 
-TRAINING = {name for name, s in stages.STAGES.items() if s.trains}
+TRAINING = {name for name, s in stages.STAGES.items() if s.training}
 
 
 def edit(root, module: str) -> None:
@@ -203,19 +183,20 @@ def stale(root, env) -> set[str]:
 
 
 # What each edit makes out of date (a stage then reruns, and so does every stage that reads
-# what changed in its outputs): a figure's style, a banner's words or another profile's recipe
-# rerun notebooks only; training code reruns every training stage (and everything after them).
+# what changed in its outputs). A notebook that trains reruns for any edit of its code, its
+# figures' included: the training memo (tests/test_pipeline.py) keeps it from training again
+# what did not change. Choosing (08) is nobody else's dependency.
 @pytest.mark.parametrize("module, expected", [
     ("presentation/plots", {"02_eda", "03_preprocess", "04_base_cnn", "05_batchnorm",
                             "06_augmentation", "07_ensemble", "08_submit", "10_experiments"}),
     ("presentation/report", set(stages.notebooks())),
-    # Another profile's recipe (here: any edit of the catalogue) changes no training stage's
-    # parameters: the notebooks that read it (07: the full profile's ensemble; 10: its plan)
-    # rerun, no model retrains.
-    ("learning/recipes", {"07_ensemble", "10_experiments"}),
-    # 07 and 10 load their members' results with the training code's `members`.
-    ("learning/train", TRAINING | {"07_ensemble", "10_experiments"}),
-    ("learning/augment", TRAINING | {"06_augmentation", "07_ensemble", "10_experiments"}),
+    ("presentation/tables", {"04_base_cnn", "07_ensemble", "08_submit"}),
+    ("learning/train", TRAINING),
+    ("learning/memo", TRAINING),
+    # The members' augmentation when the model they train has none of its own (06 defines
+    # its augmentation on the page, and hands it on).
+    ("learning/augment", {"07_ensemble", "10_experiments"}),
+    ("learning/choice", {"08_submit"}),
 ])
 def test_an_edit_makes_out_of_date_exactly_what_it_can_change(project, module, expected):
     root, env = project
@@ -232,9 +213,9 @@ def test_the_command_line_and_keras_verbosity_are_no_dependency(project):
 
 
 @pytest.mark.parametrize("parameter, value, expected", [
-    ("folds", "2", {"train_kfold_ensemble"}),
+    ("folds", "2", {"07_ensemble"}),
     ("images", "'x.png'", {"09_own_handwriting"}),
-    ("train_batchnorm.epochs", "3", {"train_batchnorm"}),  # one model's recipe
+    ("05_batchnorm.epochs", "3", {"05_batchnorm"}),  # one notebook's
     ("epochs", "3", TRAINING),  # every model's
     ("profile", "'full'", TRAINING | {n for n in stages.notebooks()
                                       if "profile" in stages.STAGES[n].shared}),
@@ -277,7 +258,7 @@ def test_deleted_output_brings_back_its_stage_only(project):
     assert ran(result) == set()  # DVC restores them from its cache rather than recomputing
     said = stage_lines(result.stdout)
     assert {name for name, what in said.items() if what != "unchanged"} == {"02_eda",
-                                                                           "train_dense"}
+                                                                           "04_base_cnn"}
     assert model.read_bytes() == before and (root / "outputs" / "figures" / "eda").is_dir()
 
 
@@ -405,7 +386,6 @@ def test_sigterm_keeps_no_partial_output_and_the_rerun_resumes_there(project):
     said = stage_lines(again.stdout)
     assert ran(again) >= {"04_base_cnn"}
     assert "03_preprocess" not in ran(again) and said["03_preprocess"] == "unchanged"
-    assert said["train_dense"] == "unchanged"  # trained before the interruption, kept
 
 
 def test_committed_graph_is_derived_from_the_manifest_and_params_are_the_runs():
@@ -423,9 +403,9 @@ def test_candidates_of_the_choice_are_the_run_models():
 
 def test_metrics_and_plots_are_declared_for_dvc():
     dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert dvc["train_dense"]["metrics"] == ["outputs/metrics/dense.json"]
-    assert dvc["train_dense"]["plots"] == [
-        {"outputs/histories/dense.json": {"x": "epoch", "y": "val_accuracy"}}]
+    assert "outputs/metrics/dense.json" in dvc["04_base_cnn"]["metrics"]
+    assert {"outputs/histories/dense.json": {"x": "epoch", "y": "val_accuracy"}} in \
+        dvc["04_base_cnn"]["plots"]
     assert dvc["08_submit"]["metrics"] == ["outputs/summary.json"]
 
 
