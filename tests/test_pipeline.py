@@ -152,27 +152,33 @@ FAKE_KEY = "fa4e0000deadbeef5ec2e7c0ffee1234"
 
 
 def test_same_seed_same_submission_and_no_secret_anywhere(tiny_run, tmp_path):
-    """The dense and augmentation trainings again (--force: with the data and the split they
-    need) with the same seed, a planted Kaggle key in a file and in the environment, and a
-    dry-run submission: identical predictions, and the key in no output. (The augmentation
-    network draws random transforms: the hardest of the models to keep deterministic.)"""
+    """The trainings of 04-06 again (--force: with the data and the split they need, and 04,
+    whose double_cnn 05 is measured against; the training memo emptied, so they train) with
+    the same seed, a planted Kaggle key in a file and in the environment, and a dry-run
+    submission: identical predictions, and the key in no output. (The augmentation network draws random transforms:
+    the hardest of the models to keep deterministic.)"""
     project = shutil.copytree(tiny_run[0], tmp_path / "copy", symlinks=True)
     out = project / "outputs"
-    names = ("submission.csv", "submissions/dense.csv", "submissions/augmentation.csv")
+    shutil.rmtree(out / "training-memo")
+    names = ("submission.csv", "submissions/dense.csv", "submissions/batchnorm.csv",
+             "submissions/augmentation.csv")
     before = {name: (out / name).read_bytes() for name in names}
     kaggle_dir = tmp_path / "kaggle"
     kaggle_dir.mkdir()
     (kaggle_dir / "kaggle.json").write_text(
         json.dumps({"username": "planted", "key": FAKE_KEY}))
     (kaggle_dir / "kaggle.json").chmod(0o600)
-    result = run_pipeline(project, *ARGS, "--only", "train_dense,train_aug", "--force",
+    result = run_pipeline(project, *ARGS, "--only", "06", "--force",
                           "--submit", "--dry-run", env={
         "KAGGLE_CONFIG_DIR": str(kaggle_dir), "KAGGLE_USERNAME": "planted",
         "KAGGLE_KEY": FAKE_KEY, "FAKE_KAGGLE_ROWS": "400,150",
     })
     assert result.returncode == 0, result.stderr[-3000:]
     assert stage_lines(result.stdout) == dict.fromkeys(
-        ("01_load", "03_preprocess", "train_dense", "train_augmentation"), "running")
+        ("01_load", "03_preprocess", "04_base_cnn", "05_batchnorm", "06_augmentation"),
+        "running")
+    assert "augmentation: epoch 1/1" in result.stdout and "not trained again" not in \
+        result.stdout
     assert "not sent" in result.stdout.lower() or "dry-run" in result.stdout
     for name in names:
         assert (out / name).read_bytes() == before[name], name
@@ -219,20 +225,98 @@ def _cell_text(cell: dict) -> str:
     return "\n".join(text for _, text in notebook_texts({"metadata": {}, "cells": [cell]}))
 
 
-def _builder(model: str) -> str:
-    if model in recipes.ENSEMBLES:  # its members' network, under the run's profile
-        model = recipes.kfold_ensemble(model, "quick")[0]
-    return recipes.model(model).builder
-
-
-def test_every_notebook_that_shows_models_shows_their_network(tiny_run):
+def test_every_notebook_that_trains_builds_compiles_and_fits_on_the_page(tiny_run):
+    """The network as Keras code, its compile call and its training in the notebook's own
+    cells; a line per epoch and the network's summary in its outputs."""
     project, _ = tiny_run
     for name, stage in stages.STAGES.items():
-        if stage.notebook and stage.models:
-            shown = "\n".join(text for _, text in notebook_texts(_executed(project, name)))
-            for model in stage.models:
-                assert f"def {_builder(model)}(" in shown, (name, model)
-            assert "Adam with" in shown, f"{name}: the optimiser and its schedule"
+        if not stage.training:
+            continue
+        notebook = _executed(project, name)
+        code = "\n".join("".join(c["source"]) for c in notebook["cells"]
+                         if c["cell_type"] == "code")
+        shown = "\n".join(text for _, text in notebook_texts(notebook))
+        trained = [m for m in stage.models if m in recipes.MODELS]
+        if trained:
+            assert code.count("keras.Sequential") >= len(trained), name
+            assert "model.compile(" in code and "memo.fit(" in code, name
+            for model in trained:
+                assert f"{model}: epoch 1/1" in shown, (name, model)
+        else:  # members: launched from the notebook, a line per member
+            assert "executors.run_members(" in code and "[1/" in shown, name
+        assert "Total params" in shown, f"{name}: the network's summary"
+        assert "Adam with" in shown, f"{name}: the optimiser and its schedule"
+        [parameters] = [c for c in notebook["cells"]
+                        if "parameters" in c["metadata"].get("tags", [])]
+        assert "".join(parameters["source"]).startswith("# This run's values"), name
+        assert not [c for c in notebook["cells"]
+                    if "injected-parameters" in c["metadata"].get("tags", [])], name
+
+
+MODELS_OF_04 = ("dense", "simple_cnn", "double_cnn")
+
+
+def _copy(tiny_run, tmp_path):
+    """A copy of the tiny run's project whose own package sources run (not the installed
+    ones), so that an edit of them is an edit of the code that runs."""
+    project = shutil.copytree(tiny_run[0], tmp_path / "copy", symlinks=True)
+    return project, {"PYTHONPATH": str(project / "src")}
+
+
+def _models(project) -> dict[str, bytes]:
+    return {p.stem: p.read_bytes() for p in (project / "outputs" / "models").glob("*.keras")}
+
+
+def _trained(stdout: str) -> set[str]:
+    """The models and members that trained (not loaded) in a run, by its progress lines."""
+    return set(re.findall(r"^    (\w+): trained in ", stdout, re.M)) | set(
+        re.findall(r"^    (\w+): epoch 1/", stdout, re.M))
+
+
+def test_a_figure_or_table_edit_reruns_the_notebooks_and_trains_nothing(tiny_run, tmp_path):
+    project, env = _copy(tiny_run, tmp_path)
+    before = _models(project)
+    for module in ("presentation/plots", "presentation/tables"):
+        with open(project / "src" / "digit_recognizer" / f"{module}.py", "a") as source:
+            source.write("\n# how a figure or a table looks\n")
+    result = run_pipeline(project, *ARGS, "--only", "04,05", env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    said = stage_lines(result.stdout)
+    assert said["04_base_cnn"] == said["05_batchnorm"] == "running"
+    assert _trained(result.stdout) == set()
+    assert result.stdout.count("not trained again") == 4
+    assert _models(project) == before  # byte for byte: the memo's files
+
+
+def test_a_network_cell_and_an_epoch_count_retrain_exactly_their_models(tiny_run, tmp_path):
+    project, env = _copy(tiny_run, tmp_path)
+    before = _models(project)
+    path = project / "notebooks" / "04_base_cnn.ipynb"
+    notebook = json.loads(path.read_text())
+    [cell] = [c for c in notebook["cells"] if 'name="dense"' in "".join(c["source"])]
+    cell["source"] = "".join(cell["source"]).replace("Dense(400", "Dense(300")
+    path.write_text(json.dumps(notebook, indent=1))
+    result = run_pipeline(project, *ARGS, "--only", "04,05", "-p", "05_batchnorm.epochs", "2",
+                          env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _trained(result.stdout) == {"dense", "batchnorm"}
+    assert "batchnorm: epoch 2/2" in result.stdout
+    after = _models(project)
+    assert [m for m in MODELS_OF_04 if after[m] != before[m]] == ["dense"]
+    metrics = json.loads((project / "outputs" / "metrics" / "dense.json").read_text())
+    assert metrics["parameters"] == 784 * 300 + 300 + 300 * 10 + 10
+    executed = _executed(project, "05_batchnorm")
+    [parameters] = [c for c in executed["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert "epochs = 2" in "".join(parameters["source"])
+
+
+def test_a_training_code_edit_retrains_what_it_trains(tiny_run, tmp_path):
+    project, env = _copy(tiny_run, tmp_path)
+    with open(project / "src" / "digit_recognizer" / "learning" / "train.py", "a") as source:
+        source.write("\n# a change of how batches are made\n")
+    result = run_pipeline(project, *ARGS, "--only", "04", env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _trained(result.stdout) == set(MODELS_OF_04)
 
 
 def test_a_smoke_run_of_the_experiments_gives_no_verdict(tiny_run):
@@ -340,10 +424,15 @@ async def run_cells(url: str, kernel_id: str, sources: list[str]) -> tuple[dict,
     return info["language_info"], executed
 
 
-def test_a_notebook_run_and_saved_in_jupyterlab_changes_nothing_tracked(tiny_run, tmp_path):
-    """08_submit opened in JupyterLab, run in the project's kernel with another ensemble size,
-    saved with its outputs: the pipeline's products, git and the notebook's bytes are as
-    before, the run's products are its own, and no cell shows the libraries' stderr."""
+def test_a_network_changed_in_jupyterlab_trains_there_and_changes_nothing_tracked(
+        tiny_run, tmp_path):
+    """05_batchnorm opened in JupyterLab, its last convolution narrowed in the network's cell
+    and its epochs changed in the parameters cell, run in the project's kernel, saved with its
+    outputs: it trains the changed network (a line per epoch, the new weight count), writes
+    under outputs/interactive/, and leaves the pipeline's products as they were. The saved
+    notebook differs from the committed one by the learner's two edits only (no outputs, no
+    metadata); with the edits undone and saved again, git sees no change. No cell shows the
+    libraries' stderr."""
     project = shutil.copytree(tiny_run[0], tmp_path / "copy", symlinks=True)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the project"]):
         _git(project, *args)
@@ -352,39 +441,67 @@ def test_a_notebook_run_and_saved_in_jupyterlab_changes_nothing_tracked(tiny_run
     assert setup.returncode == 0, setup.stderr[-3000:]
     out = project / "outputs"
     # Rewritten with the same bytes is still written: the time is compared too.
-    products = ("submission.csv", "models/best.keras", "leaderboard.csv", "summary.json")
+    products = ("submission.csv", "models/best.keras", "models/batchnorm.keras",
+                "metrics/batchnorm.json", "leaderboard.csv", "summary.json")
 
     def state(name: str) -> tuple[bytes, int]:
         return (out / name).read_bytes(), (out / name).stat().st_mtime_ns
 
     before = {name: state(name) for name in products}
-    committed = (project / "notebooks" / "08_submit.ipynb").read_bytes()
+    committed = (project / "notebooks" / "05_batchnorm.ipynb").read_bytes()
+    pipeline_weights = json.loads(state("metrics/batchnorm.json")[0])["parameters"]
 
     with jupyter_lab(project, tmp_path) as url:
         api, auth = f"{url}/api", {"Authorization": f"token {LAB_TOKEN}"}
-        model = requests.get(f"{api}/contents/08_submit.ipynb", headers=auth, timeout=30)
+        model = requests.get(f"{api}/contents/05_batchnorm.ipynb", headers=auth, timeout=30)
         model.raise_for_status()
         notebook = model.json()["content"]
         started = requests.post(f"{api}/sessions", headers=auth, timeout=60, json={
-            "path": "08_submit.ipynb", "type": "notebook", "name": "08_submit.ipynb",
+            "path": "05_batchnorm.ipynb", "type": "notebook", "name": "05_batchnorm.ipynb",
             "kernel": {"name": "digit-recognizer"}})
         started.raise_for_status()
         code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        original = [c["source"] for c in code]
+        for cell in code:  # the learner's edits
+            cell["source"] = cell["source"].replace("epochs = 6", "epochs = 2").replace(
+                "*conv_bn(128)", "*conv_bn(96)")
         sources = [c["source"] for c in code]
+        assert "epochs = 2" in sources[0] and any("conv_bn(96)" in s for s in sources)
         language_info, executed = asyncio.run(
             run_cells(url, started.json()["kernel"]["id"], sources))
         for cell, (count, outputs) in zip(code, executed, strict=True):
             cell["execution_count"], cell["outputs"] = count, outputs
         notebook["metadata"]["language_info"] = language_info  # as JupyterLab saves it
-        saved = requests.put(f"{api}/contents/08_submit.ipynb", headers=auth, timeout=60,
-                             json={"type": "notebook", "format": "json", "content": notebook})
-        saved.raise_for_status()
+
+        def save() -> None:
+            saved = requests.put(f"{api}/contents/05_batchnorm.ipynb", headers=auth,
+                                 timeout=60, json={"type": "notebook", "format": "json",
+                                                   "content": notebook})
+            saved.raise_for_status()
+
+        save()
+        edited = json.loads((project / "notebooks" / "05_batchnorm.ipynb").read_text())
+        expected = json.loads(committed)
+        for cell in expected["cells"]:
+            cell["source"] = "".join(cell["source"]).replace("epochs = 6", "epochs = 2").replace(
+                "*conv_bn(128)", "*conv_bn(96)")
+        for cell in edited["cells"]:
+            cell["source"] = "".join(cell["source"])
+        assert edited == expected
+        for cell, source in zip(code, original, strict=True):  # the edits undone
+            cell["source"] = source
+        save()
         requests.delete(f"{api}/sessions/{started.json()['id']}", headers=auth, timeout=60)
 
     outputs = [o for _, cell_outputs in executed for o in cell_outputs]
+    streams = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    assert "batchnorm: epoch 1/2" in streams and "batchnorm: epoch 2/2" in streams
     assert any(o["output_type"] == "display_data" for o in outputs)  # saved with its figures
     assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
-    assert (project / "notebooks" / "08_submit.ipynb").read_bytes() == committed
+    mine = json.loads((out / "interactive" / "05_batchnorm" / "metrics" / "batchnorm.json")
+                      .read_text())
+    assert mine["epochs"] == 2 and mine["parameters"] < pipeline_weights
+    assert f"{mine['parameters']:,}" in json.dumps(outputs)  # the summary's weight count
+    assert (project / "notebooks" / "05_batchnorm.ipynb").read_bytes() == committed
     assert _git(project, "status", "--porcelain") == ""
     assert {name: state(name) for name in products} == before
-    assert (out / "interactive" / "08_submit" / "submission.csv").is_file()
