@@ -155,8 +155,8 @@ def test_same_seed_same_submission_and_no_secret_anywhere(tiny_run, tmp_path):
     """The trainings of 04-06 again (--force: with the data and the split they need, and 04,
     whose double_cnn 05 is measured against; the training memo emptied, so they train) with
     the same seed, a planted Kaggle key in a file and in the environment, and a dry-run
-    submission: identical predictions, and the key in no output. (The augmentation network draws random transforms:
-    the hardest of the models to keep deterministic.)"""
+    submission: identical predictions, and the key in no output. (The augmentation network
+    draws random transforms: the hardest of the models to keep deterministic.)"""
     project = shutil.copytree(tiny_run[0], tmp_path / "copy", symlinks=True)
     out = project / "outputs"
     shutil.rmtree(out / "training-memo")
