@@ -279,12 +279,11 @@ def test_a_figure_or_table_edit_reruns_the_notebooks_and_trains_nothing(tiny_run
     for module in ("presentation/plots", "presentation/tables"):
         with open(project / "src" / "digit_recognizer" / f"{module}.py", "a") as source:
             source.write("\n# how a figure or a table looks\n")
-    result = run_pipeline(project, *ARGS, "--only", "04,05", env=env)
+    result = run_pipeline(project, *ARGS, "--only", "04", env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    said = stage_lines(result.stdout)
-    assert said["04_base_cnn"] == said["05_batchnorm"] == "running"
+    assert stage_lines(result.stdout)["04_base_cnn"] == "running"
     assert _trained(result.stdout) == set()
-    assert result.stdout.count("not trained again") == 4
+    assert result.stdout.count("not trained again") == 3
     assert _models(project) == before  # byte for byte: the memo's files
 
 
@@ -314,9 +313,9 @@ def test_a_training_code_edit_retrains_what_it_trains(tiny_run, tmp_path):
     project, env = _copy(tiny_run, tmp_path)
     with open(project / "src" / "digit_recognizer" / "learning" / "train.py", "a") as source:
         source.write("\n# a change of how batches are made\n")
-    result = run_pipeline(project, *ARGS, "--only", "04", env=env)
+    result = run_pipeline(project, *ARGS, "--only", "05", env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert _trained(result.stdout) == set(MODELS_OF_04)
+    assert _trained(result.stdout) == {"batchnorm"}
 
 
 def test_a_smoke_run_of_the_experiments_gives_no_verdict(tiny_run):
