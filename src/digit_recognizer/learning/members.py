@@ -177,7 +177,8 @@ def train_member(member: Member, split: Split | str | os.PathLike, verbose: int 
     val_pred = val_probs.argmax(axis=1)
     metrics = {
         "name": member.name, "model": member.model, "seed": member.seed,
-        "builder": member.builder, "precision": member.precision, "recipe": asdict(member.recipe),
+        "builder": member.builder, "precision": model.dtype_policy.name,
+        "recipe": asdict(member.recipe),
         "train_rows": member.train_rows, "tta": member.tta,
         "fold": {"folds": member.folds, "fold": member.fold, "fold_seed": member.fold_seed}
         if member.folds else {},
