@@ -58,7 +58,9 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
 
     def finish(result: MemberResult) -> None:
         if memo is not None and not result.loaded:
-            _keep(result, Path(memo) / keys[result.member.name])
+            from digit_recognizer.learning import memo as training_memo
+
+            training_memo.keep(Path(memo) / keys[result.member.name], result.save)
         if out_dir is not None:
             result.save(out_dir)
         done.append(result)
@@ -112,22 +114,6 @@ def member_key(member: Member, split: preprocess.Split) -> str:
                   memo.training_code(memo.MEMBER_CODE), memo.versions()):
         memo.hash_value(digest, value)
     return digest.hexdigest()[:20]
-
-
-def _keep(result: MemberResult, entry: Path) -> None:
-    """The member's files in its memo entry, whole or not at all."""
-    import shutil
-    import tempfile
-
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}-"))
-    try:
-        result.save(folder)
-        if entry.exists():
-            shutil.rmtree(entry)
-        folder.rename(entry)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _train_in_ray_worker(member: Member, split: preprocess.Split, threads: int) -> MemberResult:

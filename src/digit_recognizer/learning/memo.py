@@ -202,24 +202,30 @@ def fit(model, split, *, epochs: int, batch_size: int, seed: int, store: str | o
     seconds = time.perf_counter() - start
     log = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     trained_at = time.strftime("%Y-%m-%d %H:%M %Z")
-    _keep(entry, model, log, {"name": model.name, "trained_at": trained_at,
-                              "seconds": round(seconds, 1), "epochs": epochs})
+    record = {"name": model.name, "trained_at": trained_at, "seconds": round(seconds, 1),
+              "epochs": epochs}
+    keep(entry, lambda folder: _write(folder, model, log, record))
     print(f"{model.name}: trained in {seconds:.0f} s; kept in {entry} for an unchanged rerun",
           flush=True)
     return Training(model.name, log, seconds, epochs, model_file=entry / "model.keras",
                     loaded=False, trained_at=trained_at, key=digest, **facts)
 
 
-def _keep(entry: Path, model, history: dict, record: dict) -> None:
-    """Write the entry whole or not at all: into a folder beside it, then renamed."""
+def keep(entry: Path, write) -> None:
+    """Write a memo entry whole or not at all: `write(folder)` fills a folder beside it, which
+    is then renamed."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}-"))
     try:
-        model.save(folder / "model.keras")
-        fileio.write_json(folder / "history.json", history)
-        fileio.write_json(folder / "record.json", record)
+        write(folder)
         if entry.exists():
             shutil.rmtree(entry)
         folder.rename(entry)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write(folder: Path, model, history: dict, record: dict) -> None:
+    model.save(folder / "model.keras")
+    fileio.write_json(folder / "history.json", history)
+    fileio.write_json(folder / "record.json", record)
