@@ -68,7 +68,8 @@ def run_members(members: Sequence[Member], split_path: str | os.PathLike,
             on_done(result, len(done), len(members))
 
     split = preprocess.load_split(split_path)
-    keys = {m.name: member_key(m, split) for m in members} if memo is not None else {}
+    shared = shared_key(split) if memo is not None else ""
+    keys = {m.name: member_key(m, shared) for m in members} if memo is not None else {}
     to_train = []
     for member in members:
         entry = Path(memo) / keys[member.name] if memo is not None else None
@@ -101,18 +102,30 @@ def _failed(member: Member, exc: BaseException, why: str = "") -> DigitRecognize
                                 f"failed{why}: {detail}")
 
 
-def member_key(member: Member, split: preprocess.Split) -> str:
-    """A hash of everything that decides a member's result: its description (network, recipe,
-    seed, fold, rows), the split's arrays, the training code and the libraries' versions."""
+def shared_key(split: preprocess.Split) -> str:
+    """A hash of what every member of a run shares: the split's arrays, the training code and
+    the libraries' versions (computed once, not once per member)."""
     import hashlib
 
     from digit_recognizer.learning import memo
 
     digest = hashlib.sha256()
-    for value in ({"name": member.name, **member.spec(), "seed": member.seed},
-                  split.x_train, split.y_train, split.x_val, split.y_val, split.x_test,
+    for value in (split.x_train, split.y_train, split.x_val, split.y_val, split.x_test,
                   memo.training_code(memo.MEMBER_CODE), memo.versions()):
         memo.hash_value(digest, value)
+    return digest.hexdigest()
+
+
+def member_key(member: Member, shared: str) -> str:
+    """A hash of everything that decides a member's result: its description (network, recipe,
+    seed, fold, rows) and what it shares with the run's other members (`shared_key`)."""
+    import hashlib
+
+    from digit_recognizer.learning import memo
+
+    digest = hashlib.sha256()
+    memo.hash_value(digest, [{"name": member.name, **member.spec(), "seed": member.seed},
+                             shared])
     return digest.hexdigest()[:20]
 
 
