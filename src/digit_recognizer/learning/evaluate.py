@@ -63,25 +63,6 @@ def score_and_submit(name: str, val_probs: np.ndarray, test_probs: np.ndarray, s
     }
 
 
-def save_trained(result, split: Split, outputs) -> dict:
-    """Leave a trained model (a `members.MemberResult`) for the stages after it: its `.keras`
-    file, probabilities, submission, metrics, and its history per epoch (for `dvc plots`)."""
-    name = result.member.name
-    metrics = score_and_submit(name, result.val_probs, result.test_probs, split,
-                               outputs.model_submission(name))
-    with fileio.atomic_path(outputs.model(name), suffix=".keras") as tmp:
-        tmp.write_bytes(result.model_bytes)
-    with fileio.atomic_path(outputs.probabilities(name), suffix=".npz") as tmp:
-        np.savez(tmp, val=result.val_probs, test=result.test_probs)
-    kept = ("seed", "builder", "precision", "recipe", "train_seconds", "epochs", "parameters",
-            "test_images_per_second")
-    metrics.update({k: result.metrics[k] for k in kept}, split=split.fingerprint,
-                   model_file=str(outputs.model(name)))
-    fileio.write_json(outputs.history(name), epochs_of(result.metrics["history"]))
-    fileio.write_json(outputs.metrics(name), metrics)
-    return metrics
-
-
 def recipe_of(model, batch_size: int, epochs: int, augmented: bool) -> dict:
     """How a compiled model was trained, read from the model itself (its optimizer, schedule
     and loss), as a `Recipe`'s fields: what the metrics record, whatever the code on the page
