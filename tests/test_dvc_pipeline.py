@@ -416,16 +416,67 @@ def test_a_refused_submission_fails_the_run_with_the_submit_status(project):
     assert "nothing was submitted" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_in_a_git_checkout_every_run_is_an_experiment_that_dvc_compares(project):
-    root, env = project
+def committed(root: Path, env: dict) -> dict:
+    """`root` as a git checkout on its branch `main`: the project committed, the last run's
+    params.yaml and dvc.lock not. Returns the environment for git and the runs."""
     (root / ".gitignore").write_text("/outputs/*\n")
     (root / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
     git = {**os.environ, **env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    # The project is committed; the last run's params.yaml and dvc.lock are not.
-    for command in (["init", "-q"], ["add", "-A"], ["rm", "-q", "--cached", "params.yaml",
-                                                    "dvc.lock"], ["commit", "-qm", "project"]):
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"],
+                    ["rm", "-q", "--cached", "params.yaml", "dvc.lock"],
+                    ["commit", "-qm", "project"]):
         subprocess.run(["git", *command], cwd=root, check=True, env=git)
+    return git
+
+
+def git_state(root: Path) -> tuple[str, str, str]:
+    """The branch checked out, what is staged, and `git status`."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
+    return git("symbolic-ref", "-q", "HEAD"), git("diff", "--cached", "--name-status"), \
+        git("status", "--porcelain")
+
+
+@pytest.mark.parametrize("how", ["sigterm", "failed stage"])
+def test_an_interrupted_run_leaves_the_checkout_as_it_found_it(project, how):
+    """`dvc exp run` detaches HEAD and stages dvc.lock and params.yaml while it runs; stopped
+    or failed, the run puts the branch and the index back, and keeps the completed stages."""
+    root, env = project
+    write_stand_in(root, "04_base_cnn", extra="import time\ntime.sleep(60)" if how == "sigterm"
+                   else "raise RuntimeError('broken on purpose')")
+    git = committed(root, env)
+    found = git_state(root)
+    assert found == ("refs/heads/main\n", "", "?? dvc.lock\n?? params.yaml\n")
+    args = [*FAST, "--seed", "5", "--only", "04"]  # another seed: 01 and 03 run first
+    if how == "sigterm":
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digit_recognizer.pipeline.run", *args], cwd=root,
+            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=git)
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("--> 04_base_cnn: running"):
+                break
+        time.sleep(3)
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=120)
+        assert process.returncode == 130, "".join(seen) + rest
+    else:
+        result = run_pipeline(root, *args, env=git)
+        assert result.returncode == 1 and "broken on purpose" in result.stderr, \
+            result.stdout[-2000:] + result.stderr[-2000:]
+    assert git_state(root) == found
+    write_stand_in(root, "04_base_cnn")
+    again = run_pipeline(root, *args, env=git)
+    assert ran(again) == {"04_base_cnn"}, "the completed stages are kept"
+    assert stage_lines(again.stdout)["03_preprocess"] == "unchanged"
+    assert git_state(root) == (found[0], "", " M notebooks/04_base_cnn.ipynb\n" + found[2])
+
+
+def test_in_a_git_checkout_every_run_is_an_experiment_that_dvc_compares(project):
+    root, env = project
+    git = committed(root, env)
     # Two runs with another parameter (recorded; --only keeps them short: it is the record
     # that is tested, the stages' reruns are tested above).
     first = run_pipeline(root, *FAST, "-p", "images", "'a.png'", "--only", "01", env=git)

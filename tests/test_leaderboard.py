@@ -41,16 +41,16 @@ def test_a_runs_rows_come_from_its_summary(tmp_path):
 
 
 def test_the_runner_records_a_run_only_when_08_submit_ran_in_it(tmp_path):
-    from digit_recognizer.pipeline import run
+    from digit_recognizer.pipeline import summary as run_summary
 
     outputs = Outputs(tmp_path / "outputs")
-    run._record_run(outputs, "now")  # no summary.json: nothing to record
+    run_summary.record_run(outputs, "now")  # no summary.json: nothing to record
     assert not outputs.leaderboard.exists()
     fileio.write_json(outputs.summary, summary("earlier"))  # skipped or restored 08_submit
-    run._record_run(outputs, "now")
+    run_summary.record_run(outputs, "now")
     assert not outputs.leaderboard.exists()
     fileio.write_json(outputs.summary, summary("now"))
-    run._record_run(outputs, "now")
+    run_summary.record_run(outputs, "now")
     assert leaderboard.load(outputs.leaderboard)["run_id"].tolist() == ["now", "now"]
 
 

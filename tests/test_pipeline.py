@@ -200,19 +200,19 @@ def test_unwritable_outputs_is_one_clear_error(tmp_path):
 def test_in_a_kaggle_notebook_the_submission_is_also_left_in_the_working_folder(
         tmp_path, monkeypatch, capsys):
     from digit_recognizer.layout import Outputs
-    from digit_recognizer.pipeline import run as pipeline
+    from digit_recognizer.pipeline import summary
     from digit_recognizer.pipeline import sources
 
     outputs = Outputs(tmp_path / "project" / "outputs")
     outputs.submission.parent.mkdir(parents=True)
     outputs.submission.write_text("ImageId,Label\n1,7\n")
     monkeypatch.setattr(sources, "KAGGLE_WORKING", tmp_path / "no-kaggle-here")
-    pipeline._copy_to_kaggle_working(outputs)
+    summary.copy_to_kaggle_working(outputs)
     assert capsys.readouterr().out == ""
     working = tmp_path / "kaggle" / "working"
     working.mkdir(parents=True)
     monkeypatch.setattr(sources, "KAGGLE_WORKING", working)
-    pipeline._copy_to_kaggle_working(outputs)
+    summary.copy_to_kaggle_working(outputs)
     assert (working / "submission.csv").read_text() == "ImageId,Label\n1,7\n"
     assert "copied to" in capsys.readouterr().out
 

@@ -81,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     from digit_recognizer.kaggle import kaggle_cli
 
     kaggle_cli.add_commands(sub)
-    # kaggle-run takes ./run_all.sh's options as they are: main() hands them to kernel_cli.
-    sub.add_parser("kaggle-run", add_help=False,
-                   help="run the pipeline on Kaggle's GPU from here, bring its results home, "
-                        "submit (see kaggle-run --help)")
+    # kaggle-run takes ./run_all.sh's options.
+    from digit_recognizer.kaggle import kernel_cli
+
+    kernel_cli.add_command(sub)
 
     # predict is added by predict_cli.
     from digit_recognizer.reading import predict_cli
@@ -99,12 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    command = argv[1:] if argv[:1] == ["--debug"] else argv
-    if command[:1] == ["kaggle-run"]:
-        from digit_recognizer.kaggle import kernel_cli
-
-        return kernel_cli.main(command[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

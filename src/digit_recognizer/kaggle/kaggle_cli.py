@@ -8,6 +8,7 @@ record what the Kaggle code returns in the leaderboard (`digit_recognizer.leader
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from digit_recognizer.errors import DigitRecognizerError
@@ -48,22 +49,33 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
+    return submit_file(args.submission, message=args.message,
+                       leaderboard_csv=None if args.no_leaderboard else args.leaderboard,
+                       run_id=args.run_id or "", rows=args.rows, dry_run=args.dry_run,
+                       wait=not args.no_wait, timeout=args.timeout)
+
+
+def submit_file(submission: Path, *, message: str, leaderboard_csv: Path | None,
+                run_id: str = "", model: str = "", trained_on: str = "",
+                rows: int | None = None, dry_run: bool = False, wait: bool = True,
+                timeout: float = 300.0) -> int:
+    """Validate `submission`, send it, wait for its score and record it in `leaderboard_csv`
+    (None: nowhere): the one way `digit-recognizer submit`, `./run_all.sh --submit` and
+    `kaggle-run --submit` submit. Returns the exit status of SUBMIT_EPILOG."""
     from digit_recognizer import leaderboard
     from digit_recognizer.kaggle import submissions
 
-    record = None if args.no_leaderboard else \
-        leaderboard.SubmissionRecord(args.leaderboard, run_id=args.run_id)
-    result = submissions.submit(
-        args.submission,
-        message=args.message,
-        n_test=args.rows,
-        dry_run=args.dry_run,
-        wait=not args.no_wait,
-        timeout=args.timeout,
-        on_sent=None if record is None else record.sent,
-    )
-    if not result.sent and not result.dry_run:
-        raise submissions.NotSubmitted(f"nothing was submitted: {result.reason}")
+    record = None if leaderboard_csv is None else leaderboard.SubmissionRecord(
+        leaderboard_csv, run_id=run_id, model=model, trained_on=trained_on)
+    try:
+        result = submissions.submit(submission, message=message, n_test=rows, dry_run=dry_run,
+                                    wait=wait, timeout=timeout,
+                                    on_sent=None if record is None else record.sent)
+        if not result.sent and not result.dry_run:
+            raise submissions.NotSubmitted(f"nothing was submitted: {result.reason}")
+    except submissions.NotSubmitted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return submissions.EXIT_REFUSED
     if record is not None:
         record.finished(result.as_listed())
     print(result)

@@ -29,59 +29,42 @@ import tempfile
 import time
 from pathlib import Path
 
-from digit_recognizer import fileio, leaderboard
+from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.kaggle import bundle
 from digit_recognizer.kaggle.credentials import credentials_help, has_credentials
 from digit_recognizer.layout import Outputs
 
 EXIT_DONE, EXIT_RUN_FAILED, EXIT_REFUSED, EXIT_NOT_FOLLOWED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-# Options of ./run_all.sh that cannot mean anything on Kaggle's machine.
-LOCAL_ONLY = ("--mnist-dir", "--data-dir", "--workers", "--ray-address")
-# Handled here, after the download, not by the remote run (it holds no credentials).
-SUBMIT_OPTIONS = {"--submit": 0, "--dry-run": 0, "--message": 1}
 LOG_TAIL = 20
 # Under outputs/, beside what the local runs write. Not in `layout`: every stage depends on
 # that module, so a path added there would put the whole pipeline out of date.
 RUNS_FOLDER = "kaggle-runs"
+EPILOG = ("Every option of ./run_all.sh (see ./run_all.sh --help) is one here: --profile, "
+          "-p NAME VALUE, --seed, --only, ... They are checked here, before anything is "
+          "uploaded.\n\n" + __doc__.split("\n\n", 2)[2])
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="digit-recognizer kaggle-run", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=__doc__.split("\n\n", 1)[0],
-        epilog="Every other option is one of ./run_all.sh (see ./run_all.sh --help): "
-               "--profile, -p NAME VALUE, --seed, --only, ... They are checked here, before "
-               "anything is uploaded.\n\n" + __doc__.split("\n\n", 2)[2])
-    p.add_argument("--accelerator", default=bundle.DEFAULT_ACCELERATOR, type=_accelerator,
-                   metavar="SHAPE",
-                   help="Kaggle's machine shape (default %(default)s; P100 fails on the "
-                        "current image's PyTorch builds), or none for Kaggle's CPU; one of: "
-                        + ", ".join(bundle.ACCELERATORS))
-    p.add_argument("--dataset", default="", metavar="OWNER/SLUG",
-                   help=f"the code dataset (default YOURNAME/{bundle.CODE_DATASET_SLUG})")
-    p.add_argument("--kernel", default="", metavar="OWNER/SLUG",
-                   help=f"the notebook (default YOURNAME/{bundle.KERNEL_SLUG})")
-    p.add_argument("--follow", default="", metavar="OWNER/SLUG",
-                   help="push nothing: follow the notebook's latest run, then download as "
-                        "usual")
-    p.add_argument("--wait-minutes", type=float, default=720.0, metavar="M",
-                   help="stop following after M minutes (default 720, Kaggle's 12-hour "
-                        "session limit); the run goes on")
-    return p
+def add_command(sub: argparse._SubParsersAction) -> None:
+    """`kaggle-run` on the `digit-recognizer` parser: ./run_all.sh's own options."""
+    from digit_recognizer.pipeline import options
+
+    p = sub.add_parser(
+        "kaggle-run", parents=[options.parser(kaggle_run=True, add_help=False)],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run the pipeline on Kaggle's GPU from here, bring its results home, submit "
+             "(see kaggle-run --help)",
+        description=__doc__.split("\n\n", 1)[0], epilog=EPILOG)
+    p.set_defaults(func=lambda args: main(args, p.error))
 
 
-def _accelerator(name: str) -> str | None:
+def main(args: argparse.Namespace, error) -> int:
+    """Run `args` (./run_all.sh's options, parsed) on Kaggle; `error` is the parser's."""
+    from digit_recognizer.pipeline import options
+
+    options.check(args, error)
     try:
-        return bundle.accelerator(name)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def main(argv: list[str]) -> int:
-    args, rest = parser().parse_known_args(argv)
-    try:
-        return _main(args, rest)
+        return _main(args)
     except KeyboardInterrupt:
         ref = args.follow or args.kernel or f"YOURNAME/{bundle.KERNEL_SLUG}"
         print(f"\ninterrupted. If the notebook was pushed, it runs on at Kaggle: follow it with "
@@ -96,16 +79,10 @@ def main(argv: list[str]) -> int:
         return EXIT_RUN_FAILED if isinstance(exc, CannotWork) else EXIT_REFUSED
 
 
-def _main(args: argparse.Namespace, rest: list[str]) -> int:
-    from digit_recognizer.pipeline import run
+def _main(args: argparse.Namespace) -> int:
+    from digit_recognizer.pipeline import options
 
-    options = run.parse_args(rest)  # the run's options, refused here if wrong
-    for name in LOCAL_ONLY:
-        if any(arg == name or arg.startswith(name + "=") for arg in rest):
-            raise DigitRecognizerError(f"{name} means nothing on Kaggle's machine: leave it out")
-    if options.source not in ("auto", "kaggle"):
-        raise DigitRecognizerError(f"--source {options.source}: on Kaggle the run reads the "
-                                   "competition attached to its notebook: leave --source out")
+    run_args = options.remote_command(args)  # refuses what means nothing there
     if not has_credentials():
         raise DigitRecognizerError(f"no Kaggle credentials found: {credentials_help()}")
     from digit_recognizer.kaggle import kernels
@@ -113,13 +90,13 @@ def _main(args: argparse.Namespace, rest: list[str]) -> int:
 
     api = kaggle_api()
     user = api.get_config_value(api.CONFIG_NAME_USER) or ""
-    root = run.find_root()
+    root = options.find_root()
     if args.follow:
         ref, version = kernels.Ref.parse(args.follow, "--follow"), None
     else:
-        ref, version = _push(api, user, args, _remote_args(rest), root, options.submit)
-    with _resumable(ref, options.submit):
-        return _finish(api, ref, version, args, options, root)
+        ref, version = _push(api, user, args, run_args, root, args.submit)
+    with _resumable(ref, args.submit):
+        return _finish(api, ref, version, args, root)
 
 
 @contextlib.contextmanager
@@ -136,21 +113,6 @@ def _resumable(ref, submit: bool):
 
 def _resume(ref, submit: bool) -> str:
     return f"digit-recognizer kaggle-run --follow {ref}" + (" --submit" if submit else "")
-
-
-def _remote_args(rest: list[str]) -> list[str]:
-    """The run's options less those handled here (--submit, --dry-run, --message)."""
-    kept, skip = [], 0
-    for arg in rest:
-        if skip:
-            skip -= 1
-            continue
-        name = arg.split("=", 1)[0]
-        if name in SUBMIT_OPTIONS:
-            skip = SUBMIT_OPTIONS[name] if "=" not in arg else 0
-            continue
-        kept.append(arg)
-    return kept
 
 
 def _push(api, user: str, args, run_args: list[str], root: Path, submit: bool):
@@ -187,7 +149,7 @@ def _push(api, user: str, args, run_args: list[str], root: Path, submit: bool):
     return kernel, pushed
 
 
-def _finish(api, ref, version: int | None, args, options, root: Path) -> int:
+def _finish(api, ref, version: int | None, args, root: Path) -> int:
     from digit_recognizer.kaggle import kernels
 
     print(f"==> following {ref}")
@@ -196,7 +158,7 @@ def _finish(api, ref, version: int | None, args, options, root: Path) -> int:
                                just_pushed=not args.follow)
     except KeyboardInterrupt:
         print(f"\nstopped following; the run goes on at Kaggle. Resume with: "
-              f"{_resume(ref, options.submit)}", file=sys.stderr)
+              f"{_resume(ref, args.submit)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     outputs = Outputs(root / "outputs")
     folder = outputs.root / RUNS_FOLDER / f"{ref.slug}-v0"
@@ -226,21 +188,26 @@ def _finish(api, ref, version: int | None, args, options, root: Path) -> int:
         if (folder / "summary.json").is_file() else None
     _print_summary(root, folder, trained_on, summary)
     if summary is None:
-        if options.submit:
+        if args.submit:
             print("error: the run left no summary.json (did it stop before 08_submit?): "
                   "nothing was submitted", file=sys.stderr)
             return EXIT_REFUSED
         return EXIT_DONE
-    leaderboard.append_run(outputs.leaderboard, summary, trained_on=trained_on)
-    if not options.submit:
-        return EXIT_DONE
-    from digit_recognizer.pipeline import run
+    from digit_recognizer import leaderboard
 
-    message = options.message or (f"digit-recognizer run {summary.get('run_id')} "
+    leaderboard.append_run(outputs.leaderboard, summary, trained_on=trained_on)
+    if not args.submit:
+        return EXIT_DONE
+    from digit_recognizer.kaggle import kaggle_cli
+
+    message = args.message or (f"digit-recognizer run {summary.get('run_id')} "
                                   f"({summary.get('profile')} profile, {trained_on})")
-    return run.submit_run(folder / "submission.csv", outputs.leaderboard,
-                          run_id=summary.get("run_id", ""), model=summary.get("model", ""),
-                          message=message, dry_run=options.dry_run, trained_on=trained_on)
+    print("\n==> submitting to Kaggle")
+    return kaggle_cli.submit_file(folder / "submission.csv", message=message,
+                                  leaderboard_csv=outputs.leaderboard,
+                                  run_id=summary.get("run_id", ""),
+                                  model=summary.get("model", ""), trained_on=trained_on,
+                                  dry_run=args.dry_run)
 
 
 def _trained_on(ref, version: int | None, folder: Path) -> str:

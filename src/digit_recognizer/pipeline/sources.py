@@ -12,12 +12,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digit_recognizer import fileio
-from digit_recognizer.datasets import data
-from digit_recognizer.datasets.data import SourceFiles
 from digit_recognizer.errors import DigitRecognizerError
 
+if TYPE_CHECKING:
+    from digit_recognizer.datasets.data import SourceFiles
+
+# The file formats (and pandas) are imported where files are read, so that `./run_all.sh` and
+# `digit-recognizer` parse their options without them.
 SOURCES = ("auto", "local", "kaggle", "sample", "mnist")
 CSV_SUFFIXES = ("", ".gz", ".zip")
 # Inside a Kaggle notebook the competition's files are attached, read-only, below this folder
@@ -36,6 +40,8 @@ def _find_csv(folder: Path, stem: str) -> Path | None:
 
 
 def local_files(raw_dir: Path) -> SourceFiles | None:
+    from digit_recognizer.datasets.data import SourceFiles
+
     train, test = _find_csv(raw_dir, "train"), _find_csv(raw_dir, "test")
     if train is None or test is None:
         return None
@@ -45,12 +51,14 @@ def local_files(raw_dir: Path) -> SourceFiles | None:
 
 def kaggle_notebook_files(input_dir: Path | None = None) -> SourceFiles | None:
     """The competition files attached to the Kaggle notebook this runs in, if any."""
+    from digit_recognizer.datasets import data
+
     input_dir = KAGGLE_INPUT if input_dir is None else input_dir
     for folder in (input_dir / data.COMPETITION, input_dir / "competitions" / data.COMPETITION):
         files = local_files(folder)
         if files is not None:
-            return SourceFiles("kaggle", files.train, files.test, None,
-                               f"the competition files attached to this notebook ({folder})")
+            return data.SourceFiles("kaggle", files.train, files.test, None,
+                                    f"the competition files attached to this notebook ({folder})")
     return None
 
 
@@ -64,6 +72,7 @@ def resolve(
         raise DigitRecognizerError(
             f"unknown source {source!r}: choose one of {', '.join(SOURCES)}"
         )
+    from digit_recognizer.datasets import data
     from digit_recognizer.kaggle import credentials, download
 
     data_dir = Path(data_dir)
@@ -90,14 +99,14 @@ def resolve(
         download.download(raw_dir)
         files = local_files(raw_dir)
         assert files is not None  # download() verified them
-        return SourceFiles("kaggle", files.train, files.test, None,
-                           f"the Kaggle competition files in {raw_dir}")
+        return data.SourceFiles("kaggle", files.train, files.test, None,
+                                f"the Kaggle competition files in {raw_dir}")
     if source == "sample":
         return data.sample_files()
     folder = data.build_competition(mnist_dir, data_dir / "mnist-competition")
-    return SourceFiles("mnist", folder / "train.csv", folder / "test.csv",
-                       folder / "answer_key.csv",
-                       "the local competition built from full MNIST (42,000 / 28,000 rows)")
+    return data.SourceFiles("mnist", folder / "train.csv", folder / "test.csv",
+                            folder / "answer_key.csv",
+                            "the local competition built from full MNIST (42,000 / 28,000 rows)")
 
 
 def sha256(path: Path) -> str:
