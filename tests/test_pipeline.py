@@ -200,8 +200,7 @@ def test_unwritable_outputs_is_one_clear_error(tmp_path):
 def test_in_a_kaggle_notebook_the_submission_is_also_left_in_the_working_folder(
         tmp_path, monkeypatch, capsys):
     from digit_recognizer.layout import Outputs
-    from digit_recognizer.pipeline import summary
-    from digit_recognizer.pipeline import sources
+    from digit_recognizer.pipeline import sources, summary
 
     outputs = Outputs(tmp_path / "project" / "outputs")
     outputs.submission.parent.mkdir(parents=True)

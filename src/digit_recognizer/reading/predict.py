@@ -17,13 +17,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digit_recognizer import fileio
 from digit_recognizer.errors import DigitRecognizerError
 from digit_recognizer.reading import images
-from digit_recognizer.reading.calibration import Calibration
+
+if TYPE_CHECKING:  # calibration reads with this module
+    from digit_recognizer.reading.calibration import Calibration
 
 DEFAULT_MODEL = Path("outputs/models/best.keras")
 DEFAULT_FIGURE_DIR = Path("outputs/predictions")
@@ -208,17 +211,18 @@ def read_prepared(prepared: Sequence[images.Prepared], model,
     the model's `calibrated` measures (`Calibration.fit`), else uncalibrated (UNSURE)."""
     if not prepared:
         return []
-    calibration = calibrated or Calibration(UNSURE)
     inputs = np.concatenate([p.inputs for p in prepared])
     best, mean, sure = read_digits(model, inputs)
-    typical = calibration.typical(model_input(model, inputs))
+    typical = np.ones(len(inputs), bool) if calibrated is None else \
+        calibrated.typical(model_input(model, inputs))
+    unsure = UNSURE if calibrated is None else calibrated.unsure
     readings, start = [], 0
     for picture in prepared:
         digits = []
         for k, digit in enumerate(picture.digits, start=start):
             digits.append(DigitReading(int(best[k]), float(mean[k, best[k]]), mean[k],
                                        digit.image, digit.box, float(sure[k]),
-                                       bool(typical[k]), calibration.unsure))
+                                       bool(typical[k]), unsure))
         start += len(picture.digits)
         readings.append(Reading(picture.source, picture, digits))
     return readings
