@@ -377,13 +377,13 @@ def test_the_example_digits_are_ones_no_model_trains_on():
     assert len(flat) == len(set(flat))  # no digit written twice
 
 
-def test_the_readme_names_the_rows_of_its_example():
+def test_the_handwriting_page_names_the_rows_of_its_example():
     labels = data.read_answer_key(data.sample_dir() / "answer_key.csv.gz")
     numbers = images.example_numbers()
     rows = picture_makers.example_rows(list(numbers.values()), labels,
                                        reference.unseen_sample_rows())
     ids = [str(r + 1) for r in rows[list(numbers).index("year_1969.jpg")]]
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join((ROOT / "docs" / "handwriting.md").read_text().split())
     assert f"sample test rows {', '.join(ids[:-1])} and {ids[-1]} (their `ImageId`)" in readme
 
 

@@ -115,15 +115,15 @@ def banner_text(*, source: Mapping | None = None, profile: str | None = None,
                  + (" on few rows" if _is_small(source, split) else "")
                  + ", so that every step of the chain runs in minutes. Its accuracies show that "
                  "the chain works, not what the methods reach: the README's *Results* and "
-                 "*Benchmark* tables measure the `full` profile "
+                 "bench/README.md's tables measure the `full` profile "
                  f"(`{FULL_COMMAND}`).")
     elif profile != "full":
-        text += (f"\n\n> The `{profile}` profile. The README's *Results* and *Benchmark* "
-                 "tables measure the `full` profile: compare with them knowing the recipes "
-                 "differ.")
+        text += (f"\n\n> The `{profile}` profile. The README's *Results* and "
+                 "bench/README.md's tables measure the `full` profile: compare with them "
+                 "knowing the recipes differ.")
     else:
         text += ("\n\n> The `full` profile: the recipes that the README's *Results* and "
-                 "*Benchmark* tables measure"
+                 "bench/README.md's tables measure"
                  + (", here on fewer rows than those tables (the local competition's 42,000 "
                     "training rows), so expect lower accuracies" if _is_small(source, split)
                     else "") + ".")
@@ -142,9 +142,10 @@ def _budget_box(epochs: Mapping[str, int], small: bool) -> str:
     if short:
         return ("> **A short run** (epochs: " + ", ".join(short) + f"){rows}. Its accuracies "
                 "show that the chain works, not what the methods reach: the README's *Results* "
-                f"and *Benchmark* tables measure the `full` recipes (`{FULL_COMMAND}`).")
-    return ("> The `full` recipes' epochs, whose results the README's *Results* and *Benchmark* "
-            f"tables give{rows}" + (", so expect lower accuracies" if small else "") + ".")
+                f"and bench/README.md's tables measure the `full` recipes (`{FULL_COMMAND}`).")
+    return ("> The `full` recipes' epochs, whose results the README's *Results* and "
+            f"bench/README.md's tables give{rows}"
+            + (", so expect lower accuracies" if small else "") + ".")
 
 
 def _is_small(source: Mapping | None, split) -> bool:
