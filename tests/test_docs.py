@@ -4,6 +4,8 @@ between them (and to the repository's files) resolves."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT
@@ -55,3 +57,10 @@ def test_the_readme_is_read_to_the_end():
     """What it is, the quick start, what a run gives, the results, where next: the rest is in
     docs/."""
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 300
+
+
+def test_the_readmes_picture_of_the_chain_is_dvcs():
+    drawn = subprocess.run([sys.executable, "-m", "dvc", "dag", "--mermaid"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout
+    assert f"```mermaid\n{drawn.strip()}\n```" in (ROOT / "README.md").read_text(), \
+        "the README's chain is stale: paste `dvc dag --mermaid` in its place"
