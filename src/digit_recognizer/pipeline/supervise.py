@@ -37,13 +37,16 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
                                stderr=subprocess.PIPE, text=True, bufsize=1,
                                start_new_session=True)
     lock = threading.Lock()
+    # Once stopped, what the stages print while they unwind (a kernel's traceback about its
+    # closed socket) goes to the log only.
+    stopped = threading.Event()
 
     def relay(stream, to) -> None:
         for line in stream:
             shown = translate(line.rstrip("\n"), verbose)
             with lock:
                 record.write(line)
-                if shown is not None and to is not None:
+                if shown is not None and not stopped.is_set():
                     print(shown, file=to, flush=True)
 
     with open(log, "w", encoding="utf-8") as record:
@@ -54,10 +57,12 @@ def dvc_repro(root: Path, command: list[str], stage_env: dict[str, str], log: Pa
             errors.join()
             return process.wait()
         except KeyboardInterrupt:
+            stopped.set()
             os.killpg(process.pid, signal.SIGTERM)
             # Keep reading what the stages print while they unwind, or a full pipe would
             # block them before they remove their partial files.
-            threading.Thread(target=relay, args=(process.stdout, None), daemon=True).start()
+            threading.Thread(target=relay, args=(process.stdout, sys.stdout),
+                             daemon=True).start()
             _wait_for_group(process.pid, timeout=120)
             raise
 
