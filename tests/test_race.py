@@ -84,3 +84,11 @@ def test_a_small_race_writes_its_record(race, fake_mnist, tmp_path):  # noqa: F8
     assert report["ensembles"][0]["members"] == 2
     assert set(report["seconds_per_epoch"]) == {"keras_io", "augmentation"}
     assert race.markdown_table(report).count("\n") == 4
+
+
+def test_the_bench_readme_quotes_every_committed_race(race):
+    readme = (ROOT / "bench" / "README.md").read_text()
+    for path in sorted((ROOT / "bench" / "results").glob("race-*.json")):
+        report = json.loads(path.read_text())
+        assert race.markdown_table(report) in readme, path.name
+        assert report["command"] in readme, path.name
