@@ -205,16 +205,21 @@ def batches(entrant: Entrant, split, seed: int):
     return train.dataset(split.x_train, split.y_train, entrant.batch_size, seed, augmenter)
 
 
+def _fit(entrant: Entrant, split, seed: int, epochs: int):
+    """The entrant's network trained `epochs` long, and the seconds `fit` took."""
+    steps_per_epoch = math.ceil(len(split.x_train) / entrant.batch_size)
+    model, callbacks = build(entrant, seed, epochs, steps_per_epoch)
+    start = time.perf_counter()
+    model.fit(batches(entrant, split, seed), validation_data=(split.x_val, split.y_val),
+              epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    return model, time.perf_counter() - start
+
+
 def seconds_per_epoch(entrant: Entrant, split, seed: int) -> float:
     """One epoch of the entrant's training, timed as `fit` runs it (its batches, augmentation,
     network and validation; the tracing of a new network's steps included, which makes the
     estimate err on the safe side)."""
-    steps_per_epoch = math.ceil(len(split.x_train) / entrant.batch_size)
-    model, callbacks = build(entrant, seed, 1, steps_per_epoch)
-    start = time.perf_counter()
-    model.fit(batches(entrant, split, seed), validation_data=(split.x_val, split.y_val),
-              epochs=1, callbacks=callbacks, verbose=0, shuffle=False)
-    return time.perf_counter() - start
+    return _fit(entrant, split, seed, 1)[1]
 
 
 def forward_flops(model) -> int:
@@ -262,12 +267,7 @@ def host() -> dict:
 
 def train_one(entrant: Entrant, split, seed: int, epochs: int) -> dict:
     """One network of the entrant, `epochs` long: its test probabilities and figures."""
-    steps_per_epoch = math.ceil(len(split.x_train) / entrant.batch_size)
-    model, callbacks = build(entrant, seed, epochs, steps_per_epoch)
-    start = time.perf_counter()
-    model.fit(batches(entrant, split, seed), validation_data=(split.x_val, split.y_val),
-              epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
-    seconds = time.perf_counter() - start
+    model, seconds = _fit(entrant, split, seed, epochs)
     probs = np.asarray(model.predict(split.x_test, batch_size=512, verbose=0), np.float64)
     images_per_second = len(split.x_train) * epochs / seconds
     return {"entrant": entrant.name, "seed": seed, "epochs": epochs,

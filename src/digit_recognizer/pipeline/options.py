@@ -67,13 +67,6 @@ def parser(kaggle_run: bool = False, **kwargs) -> argparse.ArgumentParser:
     return p
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = parser()
-    args = p.parse_args(argv)
-    check(args, p.error)
-    return args
-
-
 def check(args: argparse.Namespace, error) -> None:
     """What the parser cannot check alone; `error` (a parser's) exits with status 2."""
     for name, param in parameter_options().items():
@@ -92,15 +85,16 @@ def remote_command(args: argparse.Namespace) -> list[str]:
     """The options of `args` for the run on Kaggle's machine, as a command line: those set to
     other than their defaults, less the Kaggle run's own and the submission's (handled here).
     Refused: the options that mean nothing there."""
+    run_parser = parser()
     for name in LOCAL_ONLY:
-        if getattr(args, name) != parser().get_default(name):
+        if getattr(args, name) != run_parser.get_default(name):
             raise DigitRecognizerError(
                 f"{option(name)} means nothing on Kaggle's machine: leave it out")
     if args.source not in ("auto", "kaggle"):
         raise DigitRecognizerError(f"--source {args.source}: on Kaggle the run reads the "
                                    "competition attached to its notebook: leave --source out")
     line = []
-    for action in parser()._actions:  # in the order of --help
+    for action in run_parser._actions:  # in the order of --help
         name = action.dest
         if action.default == argparse.SUPPRESS or name in (*run_options.NAMES, *SUBMIT_NAMES):
             continue
